@@ -1,0 +1,146 @@
+//! Type-level machinery of the generated builders.
+//!
+//! A builder keeps its fields in a nested tuple `(F0, (F1, (.., ())))` where each `F` is
+//! [`Missing`] or [`Init`]. A setter replaces one position through [`Replace`], indexed by a
+//! Peano number ([`Here`], [`There`]); the generic impls live here, so the generated code grows
+//! linearly with the number of fields instead of repeating every generic in every setter.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+/// A builder field that has not been set.
+pub struct Missing<T>(PhantomData<T>);
+
+impl<T> Default for Missing<T> {
+    fn default() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<T> fmt::Debug for Missing<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Missing")
+    }
+}
+
+/// A field compiled out by a `#[cfg]`: it needs no value.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Absent;
+
+/// A builder field that was set, directly or by a function of the handle.
+pub enum Init<T, H, E> {
+    /// Built when `build()` runs, from the overseer's handle.
+    Fn(Box<dyn FnOnce(H) -> Result<T, E> + Send>),
+    /// Given directly.
+    Value(T),
+}
+
+impl<T, H, E> fmt::Debug for Init<T, H, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Fn(_) => f.write_str("Init::Fn(..)"),
+            Self::Value(_) => f.write_str("Init::Value(..)"),
+        }
+    }
+}
+
+impl<T: Send + 'static, H: 'static, E: 'static> Init<T, H, E> {
+    /// Apply `f` to the value, now or when it gets built.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U + Send + 'static) -> Init<U, H, E> {
+        match self {
+            Self::Value(value) => Init::Value(f(value)),
+            Self::Fn(build) => Init::Fn(Box::new(move |handle| build(handle).map(f))),
+        }
+    }
+}
+
+/// Index zero of a nested tuple.
+#[derive(Debug)]
+pub struct Here;
+
+/// Index `I + 1` of a nested tuple.
+#[derive(Debug)]
+pub struct There<I>(PhantomData<I>);
+
+/// Replace the element at index `I` of a nested tuple with `New`.
+pub trait Replace<I, New> {
+    /// The tuple after replacement.
+    type Output;
+    /// The element that was there.
+    type Old;
+    /// Do it.
+    fn replace(self, new: New) -> (Self::Output, Self::Old);
+}
+
+impl<Head, Tail, New> Replace<Here, New> for (Head, Tail) {
+    type Output = (New, Tail);
+    type Old = Head;
+    fn replace(self, new: New) -> (Self::Output, Self::Old) {
+        ((new, self.1), self.0)
+    }
+}
+
+impl<Head, Tail, I, New> Replace<There<I>, New> for (Head, Tail)
+where
+    Tail: Replace<I, New>,
+{
+    type Output = (Head, Tail::Output);
+    type Old = Tail::Old;
+    fn replace(self, new: New) -> (Self::Output, Self::Old) {
+        let (tail, old) = self.1.replace(new);
+        ((self.0, tail), old)
+    }
+}
+
+/// Implemented only by [`Missing`]: a setter requires the field to be unset.
+#[diagnostic::on_unimplemented(
+    message = "the builder field `{Field}` is set twice",
+    label = "`{Field}` was already set earlier in this builder chain",
+    note = "set each field once; to swap a subsystem that is already set, use `replace_<field>(|old| new)`"
+)]
+pub trait Unset<Field> {}
+
+impl<T, Field> Unset<Field> for Missing<T> {}
+
+/// Implemented by [`Init`] (and [`Absent`]): `build()` requires every field to be ready.
+#[diagnostic::on_unimplemented(
+    message = "the overseer builder has no value for `{Field}`",
+    label = "`build()` needs every subsystem, every baggage field and the spawner",
+    note = "call the builder method named after the field (or `<field>_with(|handle| ..)`) before `build()`"
+)]
+pub trait Ready<Field, H, E> {
+    /// The field's value.
+    type Value;
+    /// Produce the value, running a deferred initializer with the handle.
+    fn into_value(self, handle: &H) -> Result<Self::Value, E>;
+}
+
+impl<T, H: Clone, E, Field> Ready<Field, H, E> for Init<T, H, E> {
+    type Value = T;
+    fn into_value(self, handle: &H) -> Result<T, E> {
+        match self {
+            Self::Value(value) => Ok(value),
+            Self::Fn(build) => build(handle.clone()),
+        }
+    }
+}
+
+impl<H, E, Field> Ready<Field, H, E> for Absent {
+    type Value = Absent;
+    fn into_value(self, _handle: &H) -> Result<Absent, E> {
+        Ok(Absent)
+    }
+}
+
+/// `T: Is<U>` holds exactly when `T` and `U` are the same type; lets `build()` name the
+/// parts of its builder's state as generics of its own.
+pub trait Is<T> {
+    /// The value, as the other name of its type.
+    fn into_same(self) -> T;
+}
+
+impl<T> Is<T> for T {
+    fn into_same(self) -> T {
+        self
+    }
+}

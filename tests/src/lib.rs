@@ -1,0 +1,26 @@
+//! Compiles every Rust code block of the guide (`guide/src/*.md`) as doctests.
+//!
+//! Each guide page is included as the documentation of an empty module, so
+//! `cargo test --doc -p overseer-tests` compiles (and runs) its code blocks.
+//! Every page listed in `guide/src/SUMMARY.md` must have a module here; the
+//! `guide_structure` integration test enforces that.
+
+#![forbid(unsafe_code)]
+
+#[doc = include_str!("../../guide/src/introduction.md")]
+pub mod introduction {}
+
+#[doc = include_str!("../../guide/src/first-overseer.md")]
+pub mod first_overseer {}
+
+#[doc = include_str!("../../guide/src/macro-reference.md")]
+pub mod macro_reference {}
+
+#[doc = include_str!("../../guide/src/runtime-semantics.md")]
+pub mod runtime_semantics {}
+
+#[doc = include_str!("../../guide/src/coming-from-orchestra.md")]
+pub mod coming_from_orchestra {}
+
+#[doc = include_str!("../../guide/src/contributing.md")]
+pub mod contributing {}
