@@ -7,6 +7,11 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::time::Duration;
+
+use crate::handle::{Command, EventHandler, Handle};
+use crate::run_loop::{DEFAULT_COMMAND_CAPACITY, DEFAULT_SHUTDOWN_DEADLINE};
+use crate::spec::OverseerSpec;
 
 /// A builder field that has not been set.
 pub struct Missing<T>(PhantomData<T>);
@@ -70,6 +75,8 @@ pub trait Replace<I, New> {
     type Old;
     /// Do it.
     fn replace(self, new: New) -> (Self::Output, Self::Old);
+    /// Replace the element with a function of it.
+    fn replace_with(self, f: impl FnOnce(Self::Old) -> New) -> Self::Output;
 }
 
 impl<Head, Tail, New> Replace<Here, New> for (Head, Tail) {
@@ -77,6 +84,10 @@ impl<Head, Tail, New> Replace<Here, New> for (Head, Tail) {
     type Old = Head;
     fn replace(self, new: New) -> (Self::Output, Self::Old) {
         ((new, self.1), self.0)
+    }
+
+    fn replace_with(self, f: impl FnOnce(Self::Old) -> New) -> Self::Output {
+        (f(self.0), self.1)
     }
 }
 
@@ -89,6 +100,10 @@ where
     fn replace(self, new: New) -> (Self::Output, Self::Old) {
         let (tail, old) = self.1.replace(new);
         ((self.0, tail), old)
+    }
+
+    fn replace_with(self, f: impl FnOnce(Self::Old) -> New) -> Self::Output {
+        (self.0, self.1.replace_with(f))
     }
 }
 
@@ -144,3 +159,51 @@ impl<T> Is<T> for T {
         self
     }
 }
+
+/// The parts of a generated builder that are not fields: the handle, capacities, the event
+/// handler and the shutdown deadline.
+pub struct BuilderParts<Spec: OverseerSpec> {
+    /// The handle given to `<field>_with` initializers and returned by `build()`.
+    pub handle: Handle<Spec>,
+    /// The run loop's end of the handle.
+    pub commands: async_channel::Receiver<Command<Spec>>,
+    /// Default capacity of every bounded message lane.
+    pub message_capacity: usize,
+    /// Default capacity of every signal channel.
+    pub signal_capacity: usize,
+    /// What external events mean.
+    pub event_handler: Option<EventHandler<Spec>>,
+    /// The default overall shutdown deadline.
+    pub shutdown_deadline: Duration,
+}
+
+impl<Spec: OverseerSpec> fmt::Debug for BuilderParts<Spec> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BuilderParts")
+            .field("message_capacity", &self.message_capacity)
+            .field("signal_capacity", &self.signal_capacity)
+            .field("shutdown_deadline", &self.shutdown_deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<Spec: OverseerSpec> BuilderParts<Spec> {
+    /// Parts with the given default capacities.
+    pub fn new(message_capacity: usize, signal_capacity: usize) -> Self {
+        let (handle, commands) = Handle::new(DEFAULT_COMMAND_CAPACITY);
+        Self {
+            handle,
+            commands,
+            message_capacity,
+            signal_capacity,
+            event_handler: None,
+            shutdown_deadline: DEFAULT_SHUTDOWN_DEADLINE,
+        }
+    }
+}
+
+/// Default capacity of a bounded message lane.
+pub const DEFAULT_MESSAGE_CAPACITY: usize = 1024;
+
+/// Default capacity of a signal channel.
+pub const DEFAULT_SIGNAL_CAPACITY: usize = 64;

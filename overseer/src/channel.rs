@@ -56,7 +56,10 @@ pub struct MessageReceiver<P> {
 }
 
 /// Create the message queue of subsystem `subsystem`.
-pub fn message_queue<P>(subsystem: &'static str, config: QueueConfig) -> (MessageSender<P>, MessageReceiver<P>) {
+pub fn message_queue<P>(
+    subsystem: &'static str,
+    config: QueueConfig,
+) -> (MessageSender<P>, MessageReceiver<P>) {
     let capacity = config.message_capacity.max(1);
     let (bounded_tx, bounded_rx) = async_channel::bounded(capacity);
     let (unbounded_tx, unbounded_rx) = async_channel::unbounded();
@@ -73,7 +76,11 @@ pub fn message_queue<P>(subsystem: &'static str, config: QueueConfig) -> (Messag
         priority: priority_tx,
         warned_priority_fallback: Arc::new(AtomicBool::new(false)),
     };
-    let receiver = MessageReceiver { bounded: Box::pin(bounded_rx), unbounded: Box::pin(unbounded_rx), priority: priority_rx };
+    let receiver = MessageReceiver {
+        bounded: Box::pin(bounded_rx),
+        unbounded: Box::pin(unbounded_rx),
+        priority: priority_rx,
+    };
     (sender, receiver)
 }
 
@@ -85,7 +92,9 @@ impl<P> MessageSender<P> {
 
     /// Messages waiting in the bounded, unbounded and priority lanes together.
     pub fn len(&self) -> usize {
-        self.bounded.len() + self.unbounded.len() + self.priority.as_ref().map_or(0, |lane| lane.len())
+        self.bounded.len()
+            + self.unbounded.len()
+            + self.priority.as_ref().map_or(0, |lane| lane.len())
     }
 
     /// `true` if no message waits.
@@ -122,26 +131,40 @@ impl<P> MessageSender<P> {
     }
 
     /// Send, waiting while the lane is full.
-    pub async fn send(&self, packet: MessagePacket<P>, level: PriorityLevel) -> Result<(), OverseerError> {
+    pub async fn send(
+        &self,
+        packet: MessagePacket<P>,
+        level: PriorityLevel,
+    ) -> Result<(), OverseerError> {
         self.lane(level)
             .send(packet)
             .await
-            .map_err(|_| OverseerError::QueueClosed { subsystem: self.subsystem })
+            .map_err(|_| OverseerError::QueueClosed {
+                subsystem: self.subsystem,
+            })
     }
 
     /// Send without waiting; the packet comes back if the lane is full or closed.
-    pub fn try_send(&self, packet: MessagePacket<P>, level: PriorityLevel) -> Result<(), TrySendError<MessagePacket<P>>> {
-        self.lane(level).try_send(packet).map_err(|error| match error {
-            async_channel::TrySendError::Full(packet) => TrySendError::Full(packet),
-            async_channel::TrySendError::Closed(packet) => TrySendError::Closed(packet),
-        })
+    pub fn try_send(
+        &self,
+        packet: MessagePacket<P>,
+        level: PriorityLevel,
+    ) -> Result<(), TrySendError<MessagePacket<P>>> {
+        self.lane(level)
+            .try_send(packet)
+            .map_err(|error| match error {
+                async_channel::TrySendError::Full(packet) => TrySendError::Full(packet),
+                async_channel::TrySendError::Closed(packet) => TrySendError::Closed(packet),
+            })
     }
 
     /// Send on the unbounded lane: never waits, so only for traffic bounded by other means.
     pub fn send_unbounded(&self, packet: MessagePacket<P>) -> Result<(), OverseerError> {
         self.unbounded
             .try_send(packet)
-            .map_err(|_| OverseerError::QueueClosed { subsystem: self.subsystem })
+            .map_err(|_| OverseerError::QueueClosed {
+                subsystem: self.subsystem,
+            })
     }
 }
 
@@ -153,7 +176,10 @@ impl<P> MessageReceiver<P> {
                 return Some(packet);
             }
         }
-        self.unbounded.try_recv().or_else(|_| self.bounded.try_recv()).ok()
+        self.unbounded
+            .try_recv()
+            .or_else(|_| self.bounded.try_recv())
+            .ok()
     }
 
     /// Poll for the next message in the same lane order; `Ready(None)` once every lane is closed
@@ -161,7 +187,10 @@ impl<P> MessageReceiver<P> {
     pub fn poll_next_packet(&mut self, cx: &mut Context<'_>) -> Poll<Option<MessagePacket<P>>> {
         let mut closed = 0;
         let mut lanes = 0;
-        let order = self.priority.iter_mut().chain([&mut self.unbounded, &mut self.bounded]);
+        let order = self
+            .priority
+            .iter_mut()
+            .chain([&mut self.unbounded, &mut self.bounded]);
         for lane in order {
             lanes += 1;
             match lane.as_mut().poll_next(cx) {
@@ -179,7 +208,9 @@ impl<P> MessageReceiver<P> {
 
     /// Messages waiting in all lanes.
     pub fn len(&self) -> usize {
-        self.bounded.len() + self.unbounded.len() + self.priority.as_ref().map_or(0, |lane| lane.len())
+        self.bounded.len()
+            + self.unbounded.len()
+            + self.priority.as_ref().map_or(0, |lane| lane.len())
     }
 
     /// `true` if no message waits.
@@ -189,6 +220,8 @@ impl<P> MessageReceiver<P> {
 }
 
 /// Create the signal channel of one subsystem.
-pub fn signal_channel<S>(capacity: usize) -> (async_channel::Sender<S>, async_channel::Receiver<S>) {
+pub fn signal_channel<S>(
+    capacity: usize,
+) -> (async_channel::Sender<S>, async_channel::Receiver<S>) {
     async_channel::bounded(capacity.max(1))
 }

@@ -33,20 +33,32 @@ pub trait SubsystemContext: Send + 'static {
 
     /// Take a signal or message if one is ready, without waiting. `Err(())` once the overseer
     /// is gone. Looping on this without awaiting something else is a busy loop.
-    fn try_recv(&mut self) -> impl Future<Output = Result<Option<FromOverseer<Self::Message, Self::Signal>>, ()>> + Send;
+    fn try_recv(
+        &mut self,
+    ) -> impl Future<Output = Result<Option<FromOverseer<Self::Message, Self::Signal>>, ()>> + Send;
 
     /// Wait for the next signal or message.
-    fn recv(&mut self) -> impl Future<Output = Result<FromOverseer<Self::Message, Self::Signal>, Self::Error>> + Send;
+    fn recv(
+        &mut self,
+    ) -> impl Future<Output = Result<FromOverseer<Self::Message, Self::Signal>, Self::Error>> + Send;
 
     /// Wait for the next signal only, leaving messages queued: lets a saturated subsystem keep
     /// answering signals.
     fn recv_signal(&mut self) -> impl Future<Output = Result<Self::Signal, Self::Error>> + Send;
 
     /// Spawn a job. It starts at once: jobs never wait for the overseer's run loop.
-    fn spawn(&mut self, name: &'static str, s: Pin<Box<dyn Future<Output = ()> + Send>>) -> Result<(), Self::Error>;
+    fn spawn(
+        &mut self,
+        name: &'static str,
+        s: Pin<Box<dyn Future<Output = ()> + Send>>,
+    ) -> Result<(), Self::Error>;
 
     /// Spawn a job that may block its thread.
-    fn spawn_blocking(&mut self, name: &'static str, s: Pin<Box<dyn Future<Output = ()> + Send>>) -> Result<(), Self::Error>;
+    fn spawn_blocking(
+        &mut self,
+        name: &'static str,
+        s: Pin<Box<dyn Future<Output = ()> + Send>>,
+    ) -> Result<(), Self::Error>;
 
     /// Send a message, waiting while the receiver's queue is full.
     fn send_message<T>(&mut self, msg: T) -> impl Future<Output = ()> + Send
@@ -68,7 +80,11 @@ pub trait SubsystemContext: Send + 'static {
         T: Send,
     {
         let sender = self.sender();
-        async move { sender.send_messages(msgs.into_iter().map(<Self::OutgoingMessages>::from)).await }
+        async move {
+            sender
+                .send_messages(msgs.into_iter().map(<Self::OutgoingMessages>::from))
+                .await
+        }
     }
 
     /// Send on the receiver's unbounded lane.
@@ -77,7 +93,8 @@ pub trait SubsystemContext: Send + 'static {
         Self::OutgoingMessages: From<X> + Send,
         X: Send,
     {
-        self.sender().send_unbounded_message(<Self::OutgoingMessages>::from(msg))
+        self.sender()
+            .send_unbounded_message(<Self::OutgoingMessages>::from(msg))
     }
 
     /// The sender; clone it to send from spawned jobs.
@@ -134,7 +151,15 @@ where
         signals_received: SignalsReceived,
         spawner: SharedSpawner,
     ) -> Self {
-        Self { name, messages, signals: Box::pin(signals), signals_received, pending: None, sender, spawner }
+        Self {
+            name,
+            messages,
+            signals: Box::pin(signals),
+            signals_received,
+            pending: None,
+            sender,
+            spawner,
+        }
     }
 
     /// The name of the subsystem this context belongs to.
@@ -143,7 +168,9 @@ where
     }
 
     fn gone(&self) -> OverseerError {
-        OverseerError::OverseerGone { subsystem: self.name }
+        OverseerError::OverseerGone {
+            subsystem: self.name,
+        }
     }
 
     fn signal(&mut self, signal: Spec::Signal) -> FromOverseer<M, Spec::Signal> {
@@ -152,9 +179,14 @@ where
     }
 
     /// A packet is deliverable once this subsystem has seen as many signals as its sender had.
-    fn deliver_or_hold(&mut self, packet: MessagePacket<M::Payload>) -> Option<FromOverseer<M, Spec::Signal>> {
+    fn deliver_or_hold(
+        &mut self,
+        packet: MessagePacket<M::Payload>,
+    ) -> Option<FromOverseer<M, Spec::Signal>> {
         if packet.signals_received <= self.signals_received.load() {
-            Some(FromOverseer::Communication { msg: M::from_payload(packet.message) })
+            Some(FromOverseer::Communication {
+                msg: M::from_payload(packet.message),
+            })
         } else {
             self.pending = Some(packet);
             None
@@ -233,7 +265,10 @@ where
         if self.pending.is_some() {
             return Ok(None);
         }
-        Ok(self.messages.try_next().and_then(|packet| self.deliver_or_hold(packet)))
+        Ok(self
+            .messages
+            .try_next()
+            .and_then(|packet| self.deliver_or_hold(packet)))
     }
 
     async fn recv(&mut self) -> Result<FromOverseer<M, Spec::Signal>, Spec::Error> {
@@ -246,12 +281,20 @@ where
         Ok(signal)
     }
 
-    fn spawn(&mut self, name: &'static str, s: Pin<Box<dyn Future<Output = ()> + Send>>) -> Result<(), Spec::Error> {
+    fn spawn(
+        &mut self,
+        name: &'static str,
+        s: Pin<Box<dyn Future<Output = ()> + Send>>,
+    ) -> Result<(), Spec::Error> {
         self.spawner.spawn_dyn(name, Some(self.name), s);
         Ok(())
     }
 
-    fn spawn_blocking(&mut self, name: &'static str, s: Pin<Box<dyn Future<Output = ()> + Send>>) -> Result<(), Spec::Error> {
+    fn spawn_blocking(
+        &mut self,
+        name: &'static str,
+        s: Pin<Box<dyn Future<Output = ()> + Send>>,
+    ) -> Result<(), Spec::Error> {
         self.spawner.spawn_blocking_dyn(name, Some(self.name), s);
         Ok(())
     }

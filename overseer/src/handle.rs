@@ -27,13 +27,17 @@ impl<Spec: OverseerSpec> fmt::Debug for Command<Spec> {
             Self::Event(_) => f.write_str("Event(..)"),
             Self::Message(message) => f.debug_tuple("Message").field(message).finish(),
             Self::Signal(signal) => f.debug_tuple("Signal").field(signal).finish(),
-            Self::Shutdown { deadline } => f.debug_struct("Shutdown").field("deadline", deadline).finish(),
+            Self::Shutdown { deadline } => f
+                .debug_struct("Shutdown")
+                .field("deadline", deadline)
+                .finish(),
         }
     }
 }
 
 /// Decides what an external event means: the commands to carry out for it.
-pub type EventHandler<Spec> = Box<dyn FnMut(<Spec as OverseerSpec>::Event) -> Vec<Command<Spec>> + Send>;
+pub type EventHandler<Spec> =
+    Box<dyn FnMut(<Spec as OverseerSpec>::Event) -> Vec<Command<Spec>> + Send>;
 
 /// A cloneable handle to a running overseer.
 pub struct Handle<Spec: OverseerSpec> {
@@ -42,13 +46,18 @@ pub struct Handle<Spec: OverseerSpec> {
 
 impl<Spec: OverseerSpec> Clone for Handle<Spec> {
     fn clone(&self) -> Self {
-        Self { commands: self.commands.clone() }
+        Self {
+            commands: self.commands.clone(),
+        }
     }
 }
 
 impl<Spec: OverseerSpec> fmt::Debug for Handle<Spec> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Handle").field("overseer", &Spec::NAME).field("pending", &self.commands.len()).finish()
+        f.debug_struct("Handle")
+            .field("overseer", &Spec::NAME)
+            .field("pending", &self.commands.len())
+            .finish()
     }
 }
 
@@ -61,7 +70,10 @@ impl<Spec: OverseerSpec> Handle<Spec> {
 
     /// Send a command to the run loop, waiting while its queue is full.
     pub async fn send(&self, command: Command<Spec>) -> Result<(), OverseerError> {
-        self.commands.send(command).await.map_err(|_| OverseerError::NotRunning)
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| OverseerError::NotRunning)
     }
 
     /// Hand an external event to the event handler.
@@ -70,7 +82,10 @@ impl<Spec: OverseerSpec> Handle<Spec> {
     }
 
     /// Route a message to its consumer.
-    pub async fn send_message(&self, message: impl Into<Spec::AllMessages>) -> Result<(), OverseerError> {
+    pub async fn send_message(
+        &self,
+        message: impl Into<Spec::AllMessages>,
+    ) -> Result<(), OverseerError> {
         self.send(Command::Message(message.into())).await
     }
 
@@ -82,7 +97,10 @@ impl<Spec: OverseerSpec> Handle<Spec> {
     /// Shut down within `deadline`: conclude goes to every subsystem at once, and whoever is
     /// still running at the deadline is aborted. `run()` then returns the report.
     pub async fn shutdown(&self, deadline: Duration) -> Result<(), OverseerError> {
-        self.send(Command::Shutdown { deadline: Some(deadline) }).await
+        self.send(Command::Shutdown {
+            deadline: Some(deadline),
+        })
+        .await
     }
 
     /// Shut down within the builder's default deadline.

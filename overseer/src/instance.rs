@@ -58,7 +58,9 @@ where
     M: Consumed<Spec::Channels>,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OverseenSubsystem").field("instance", &self.instance).finish()
+        f.debug_struct("OverseenSubsystem")
+            .field("instance", &self.instance)
+            .finish()
     }
 }
 
@@ -69,41 +71,69 @@ where
 {
     /// Send a message with normal priority.
     pub async fn send_message(&mut self, message: M) -> Result<(), Spec::Error> {
-        self.send_message_with_priority::<crate::NormalPriority>(message, "overseer").await
+        self.send_message_with_priority::<crate::NormalPriority>(message, "overseer")
+            .await
     }
 
     /// orchestra's name for [`send_message`](Self::send_message), with an origin for logs.
-    pub async fn send_message2(&mut self, message: M, origin: &'static str) -> Result<(), Spec::Error> {
-        self.send_message_with_priority::<crate::NormalPriority>(message, origin).await
+    pub async fn send_message2(
+        &mut self,
+        message: M,
+        origin: &'static str,
+    ) -> Result<(), Spec::Error> {
+        self.send_message_with_priority::<crate::NormalPriority>(message, origin)
+            .await
     }
 
     /// Send a message with the given priority.
-    pub async fn send_message_with_priority<P: Priority>(&mut self, message: M, origin: &'static str) -> Result<(), Spec::Error> {
-        let Some(instance) = &self.instance else { return Ok(()) };
-        tracing::trace!(subsystem = instance.name, origin, "overseer sends a message");
+    pub async fn send_message_with_priority<P: Priority>(
+        &mut self,
+        message: M,
+        origin: &'static str,
+    ) -> Result<(), Spec::Error> {
+        let Some(instance) = &self.instance else {
+            return Ok(());
+        };
+        tracing::trace!(
+            subsystem = instance.name,
+            origin,
+            "overseer sends a message"
+        );
         let packet = make_packet(instance.signals_received, message.into_payload());
         Ok(instance.tx_bounded.send(packet, P::priority()).await?)
     }
 
     /// Send a signal without waiting.
-    pub fn try_send_signal(&mut self, signal: Spec::Signal) -> Result<(), TrySendError<Spec::Signal>> {
-        let Some(instance) = &mut self.instance else { return Ok(()) };
-        instance.tx_signal.try_send(signal).map_err(|error| match error {
-            async_channel::TrySendError::Full(signal) => TrySendError::Full(signal),
-            async_channel::TrySendError::Closed(signal) => TrySendError::Closed(signal),
-        })?;
+    pub fn try_send_signal(
+        &mut self,
+        signal: Spec::Signal,
+    ) -> Result<(), TrySendError<Spec::Signal>> {
+        let Some(instance) = &mut self.instance else {
+            return Ok(());
+        };
+        instance
+            .tx_signal
+            .try_send(signal)
+            .map_err(|error| match error {
+                async_channel::TrySendError::Full(signal) => TrySendError::Full(signal),
+                async_channel::TrySendError::Closed(signal) => TrySendError::Closed(signal),
+            })?;
         instance.signals_received += 1;
         Ok(())
     }
 
     /// Send a signal, waiting while the signal channel is full.
     pub async fn send_signal(&mut self, signal: Spec::Signal) -> Result<(), Spec::Error> {
-        let Some(instance) = &mut self.instance else { return Ok(()) };
+        let Some(instance) = &mut self.instance else {
+            return Ok(());
+        };
         instance
             .tx_signal
             .send(signal)
             .await
-            .map_err(|_| OverseerError::QueueClosed { subsystem: instance.name })?;
+            .map_err(|_| OverseerError::QueueClosed {
+                subsystem: instance.name,
+            })?;
         instance.signals_received += 1;
         Ok(())
     }
@@ -131,11 +161,15 @@ where
     M: Consumed<Spec::Channels>,
 {
     fn name(&self) -> &'static str {
-        self.instance.as_ref().map_or("<not running>", |instance| instance.name)
+        self.instance
+            .as_ref()
+            .map_or("<not running>", |instance| instance.name)
     }
 
     fn signal_sender(&self) -> Option<async_channel::Sender<Spec::Signal>> {
-        self.instance.as_ref().map(|instance| instance.tx_signal.clone())
+        self.instance
+            .as_ref()
+            .map(|instance| instance.tx_signal.clone())
     }
 
     fn count_signal(&mut self) {
@@ -145,11 +179,15 @@ where
     }
 
     fn signals_sent(&self) -> usize {
-        self.instance.as_ref().map_or(0, |instance| instance.signals_received)
+        self.instance
+            .as_ref()
+            .map_or(0, |instance| instance.signals_received)
     }
 
     fn queued(&self) -> usize {
-        self.instance.as_ref().map_or(0, |instance| instance.tx_bounded.len())
+        self.instance
+            .as_ref()
+            .map_or(0, |instance| instance.tx_bounded.len())
     }
 
     fn abort(&self) {
@@ -169,7 +207,10 @@ pub struct Launcher<'a, Spec: OverseerSpec, Sp> {
 
 impl<Spec: OverseerSpec, Sp> fmt::Debug for Launcher<'_, Spec, Sp> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Launcher").field("overseer", &Spec::NAME).field("started", &self.running.len()).finish()
+        f.debug_struct("Launcher")
+            .field("overseer", &Spec::NAME)
+            .field("started", &self.running.len())
+            .finish()
     }
 }
 
@@ -180,7 +221,12 @@ where
 {
     /// A launcher over the given spawner and channels.
     pub fn new(spawner: &'a Sp, channels: Arc<Spec::Channels>) -> Self {
-        Self { spawner, shared_spawner: Arc::new(spawner.clone()), channels, running: FuturesUnordered::new() }
+        Self {
+            spawner,
+            shared_spawner: Arc::new(spawner.clone()),
+            channels,
+            running: FuturesUnordered::new(),
+        }
     }
 
     /// Start one subsystem on its queue, under supervision.
@@ -201,11 +247,26 @@ where
         let (tx_signal, rx_signal) = signal_channel(config.signal_capacity);
         let signals_received = SignalsReceived::default();
         let sender = OverseerSender::new(Arc::clone(&self.channels), signals_received.clone());
-        let context = OverseerContext::new(name, messages, rx_signal, sender, signals_received, Arc::clone(&self.shared_spawner));
+        let context = OverseerContext::new(
+            name,
+            messages,
+            rx_signal,
+            sender,
+            signals_received,
+            Arc::clone(&self.shared_spawner),
+        );
         let spawned = subsystem.start(context);
         let (running, abort) = supervise(self.spawner, name, blocking, spawned);
         self.running.push(running);
-        OverseenSubsystem { instance: Some(SubsystemInstance { tx_signal, tx_bounded: queue, signals_received: 0, name, abort }) }
+        OverseenSubsystem {
+            instance: Some(SubsystemInstance {
+                tx_signal,
+                tx_bounded: queue,
+                signals_received: 0,
+                name,
+                abort,
+            }),
+        }
     }
 
     /// The started subsystems, as futures of their ends.
@@ -213,4 +274,3 @@ where
         self.running
     }
 }
-

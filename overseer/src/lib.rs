@@ -93,16 +93,19 @@ mod subsystem;
 
 pub use overseer_macros::{contextbounds, overlord, subsystem};
 
-pub use builder::{Absent, Here, Init, Is, Missing, Ready, Replace, There, Unset};
+pub use builder::{
+    Absent, BuilderParts, Here, Init, Is, Missing, Ready, Replace, There, Unset,
+    DEFAULT_MESSAGE_CAPACITY, DEFAULT_SIGNAL_CAPACITY,
+};
 pub use channel::{message_queue, signal_channel, MessageReceiver, MessageSender, QueueConfig};
 pub use context::{OverseerContext, SubsystemContext};
 pub use error::{OverseerError, OverseerResult, TrySendError};
 pub use handle::{Command, EventHandler, Handle};
-pub use instance::{Launcher, OverseenSubsystem, Supervised, SubsystemInstance};
+pub use instance::{Launcher, OverseenSubsystem, SubsystemInstance, Supervised};
 pub use lifecycle::{ExitOutcome, ExitReport, RunningSubsystem, ShutdownCause, SubsystemExit};
 pub use message::{
-    make_packet, ConcludeSignal, FromOverseer, HighPriority, MessagePacket, NormalPriority, Priority, PriorityLevel,
-    SignalsReceived, ToOverseer,
+    make_packet, ConcludeSignal, FromOverseer, HighPriority, MessagePacket, NormalPriority,
+    Priority, PriorityLevel, SignalsReceived, ToOverseer,
 };
 pub use route::{Consumed, Route};
 pub use run_loop::Core;

@@ -88,7 +88,10 @@ pub struct ExitReport {
 impl ExitReport {
     /// The outcome of the named subsystem.
     pub fn outcome(&self, name: &str) -> Option<&ExitOutcome> {
-        self.exits.iter().find(|exit| exit.name == name).map(|exit| &exit.outcome)
+        self.exits
+            .iter()
+            .find(|exit| exit.name == name)
+            .map(|exit| &exit.outcome)
     }
 
     /// Names of the subsystems that ended cleanly.
@@ -98,7 +101,12 @@ impl ExitReport {
 
     /// Names of the subsystems that failed (error, panic or dropped task).
     pub fn failed(&self) -> Vec<&'static str> {
-        self.names_where(|outcome| matches!(outcome, ExitOutcome::Err(_) | ExitOutcome::Panic(_) | ExitOutcome::Dropped))
+        self.names_where(|outcome| {
+            matches!(
+                outcome,
+                ExitOutcome::Err(_) | ExitOutcome::Panic(_) | ExitOutcome::Dropped
+            )
+        })
     }
 
     /// Names of the subsystems aborted at the deadline.
@@ -112,7 +120,11 @@ impl ExitReport {
     }
 
     fn names_where(&self, keep: impl Fn(&ExitOutcome) -> bool) -> Vec<&'static str> {
-        self.exits.iter().filter(|exit| keep(&exit.outcome)).map(|exit| exit.name).collect()
+        self.exits
+            .iter()
+            .filter(|exit| keep(&exit.outcome))
+            .map(|exit| exit.name)
+            .collect()
     }
 }
 
@@ -153,8 +165,15 @@ impl Future for RunningSubsystem {
             Poll::Ready(Ok(outcome)) => outcome,
             Poll::Ready(Err(oneshot::Canceled)) => ExitOutcome::Dropped,
         };
-        let exit = SubsystemExit { name: self.name, outcome };
-        Poll::Ready(if exit.outcome.is_ok() { Ok(exit) } else { Err(exit) })
+        let exit = SubsystemExit {
+            name: self.name,
+            outcome,
+        };
+        Poll::Ready(if exit.outcome.is_ok() {
+            Ok(exit)
+        } else {
+            Err(exit)
+        })
     }
 }
 
@@ -181,7 +200,12 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 }
 
 /// Spawn a started subsystem under supervision: its outcome is always reported.
-pub(crate) fn supervise<E, Sp>(spawner: &Sp, name: &'static str, blocking: bool, spawned: SpawnedSubsystem<E>) -> (RunningSubsystem, AbortHandle)
+pub(crate) fn supervise<E, Sp>(
+    spawner: &Sp,
+    name: &'static str,
+    blocking: bool,
+    spawned: SpawnedSubsystem<E>,
+) -> (RunningSubsystem, AbortHandle)
 where
     E: std::error::Error + Send + Sync + 'static + From<crate::OverseerError>,
     Sp: Spawner,
@@ -189,7 +213,10 @@ where
     let (report, outcome) = oneshot::channel();
     let (abort, registration) = AbortHandle::new_pair();
     let task_name = spawned.name;
-    let work = Abortable::new(AssertUnwindSafe(spawned.future).catch_unwind(), registration);
+    let work = Abortable::new(
+        AssertUnwindSafe(spawned.future).catch_unwind(),
+        registration,
+    );
     let task = async move {
         let outcome = match work.await {
             Ok(Ok(Ok(()))) => ExitOutcome::Ok,

@@ -39,7 +39,10 @@ pub struct MessagePacket<T> {
 
 /// Create a packet from its parts.
 pub fn make_packet<T>(signals_received: usize, message: T) -> MessagePacket<T> {
-    MessagePacket { signals_received, message }
+    MessagePacket {
+        signals_received,
+        message,
+    }
 }
 
 /// A shared counter of the signals one subsystem has received.
@@ -70,14 +73,17 @@ impl SignalsReceived {
 /// "conclude".
 ///
 /// ```
+/// use overseer::ConcludeSignal;
+///
 /// #[derive(Debug, Clone)]
 /// enum Signal { Tick, Conclude }
 ///
-/// impl overseer::ConcludeSignal for Signal {
+/// impl ConcludeSignal for Signal {
 ///     fn conclude() -> Self { Signal::Conclude }
 ///     fn is_conclude(&self) -> bool { matches!(self, Signal::Conclude) }
 /// }
-/// assert!(<Signal as overseer::ConcludeSignal>::conclude().is_conclude());
+/// assert!(Signal::conclude().is_conclude());
+/// assert!(!Signal::Tick.is_conclude());
 /// ```
 pub trait ConcludeSignal: Sized {
     /// The conclude signal.
@@ -148,9 +154,16 @@ pub enum ToOverseer {
 impl fmt::Debug for ToOverseer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (kind, name, subsystem) = match self {
-            Self::SpawnJob { name, subsystem, .. } => ("SpawnJob", name, subsystem),
-            Self::SpawnBlockingJob { name, subsystem, .. } => ("SpawnBlockingJob", name, subsystem),
+            Self::SpawnJob {
+                name, subsystem, ..
+            } => ("SpawnJob", name, subsystem),
+            Self::SpawnBlockingJob {
+                name, subsystem, ..
+            } => ("SpawnBlockingJob", name, subsystem),
         };
-        f.debug_struct(kind).field("name", name).field("subsystem", subsystem).finish_non_exhaustive()
+        f.debug_struct(kind)
+            .field("name", name)
+            .field("subsystem", subsystem)
+            .finish_non_exhaustive()
     }
 }

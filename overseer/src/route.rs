@@ -28,9 +28,19 @@ pub trait Consumed<C>: Sized + Send + 'static {
 pub trait Route<C>: Sized + Send + 'static {
     /// Deliver, waiting while the target lane is full. `watermark` is the number of signals the
     /// sender has seen.
-    fn route(self, channels: &C, watermark: usize, level: PriorityLevel) -> impl Future<Output = Result<(), OverseerError>> + Send;
+    fn route(
+        self,
+        channels: &C,
+        watermark: usize,
+        level: PriorityLevel,
+    ) -> impl Future<Output = Result<(), OverseerError>> + Send;
     /// Deliver without waiting; the message comes back if the lane is full or closed.
-    fn try_route(self, channels: &C, watermark: usize, level: PriorityLevel) -> Result<(), TrySendError<Self>>;
+    fn try_route(
+        self,
+        channels: &C,
+        watermark: usize,
+        level: PriorityLevel,
+    ) -> Result<(), TrySendError<Self>>;
     /// Deliver on the unbounded lane.
     fn route_unbounded(self, channels: &C, watermark: usize) -> Result<(), OverseerError>;
 }
@@ -40,11 +50,21 @@ where
     C: Sync,
     M: Consumed<C>,
 {
-    fn route(self, channels: &C, watermark: usize, level: PriorityLevel) -> impl Future<Output = Result<(), OverseerError>> + Send {
+    fn route(
+        self,
+        channels: &C,
+        watermark: usize,
+        level: PriorityLevel,
+    ) -> impl Future<Output = Result<(), OverseerError>> + Send {
         M::queue(channels).send(make_packet(watermark, self.into_payload()), level)
     }
 
-    fn try_route(self, channels: &C, watermark: usize, level: PriorityLevel) -> Result<(), TrySendError<Self>> {
+    fn try_route(
+        self,
+        channels: &C,
+        watermark: usize,
+        level: PriorityLevel,
+    ) -> Result<(), TrySendError<Self>> {
         M::queue(channels)
             .try_send(make_packet(watermark, self.into_payload()), level)
             .map_err(|error| error.map(|packet| M::from_payload(packet.message)))

@@ -15,7 +15,7 @@ use crate::error::OverseerError;
 use crate::handle::{Command, EventHandler};
 use crate::instance::Supervised;
 use crate::lifecycle::{ExitOutcome, ExitReport, RunningSubsystem, ShutdownCause, SubsystemExit};
-use crate::message::{ConcludeSignal, PriorityLevel};
+use crate::message::PriorityLevel;
 use crate::route::Route;
 use crate::spec::OverseerSpec;
 
@@ -51,7 +51,12 @@ impl<Spec: OverseerSpec> Core<Spec> {
         event_handler: Option<EventHandler<Spec>>,
         shutdown_deadline: Duration,
     ) -> Self {
-        Self { commands, channels, event_handler, shutdown_deadline }
+        Self {
+            commands,
+            channels,
+            event_handler,
+            shutdown_deadline,
+        }
     }
 
     /// The sending halves of every queue.
@@ -101,7 +106,10 @@ pub async fn shutdown<S: Clone>(
     mut exits: Vec<SubsystemExit>,
 ) -> Vec<SubsystemExit> {
     {
-        let senders: Vec<_> = subsystems.iter().filter_map(|subsystem| subsystem.signal_sender()).collect();
+        let senders: Vec<_> = subsystems
+            .iter()
+            .filter_map(|subsystem| subsystem.signal_sender())
+            .collect();
         let conclude = future::join_all(senders.into_iter().map(|sender| {
             let signal = signal.clone();
             async move {
@@ -122,14 +130,22 @@ pub async fn shutdown<S: Clone>(
         let name = subsystem.name();
         if !exits.iter().any(|exit| exit.name == name) {
             subsystem.abort();
-            tracing::warn!(subsystem = name, ?deadline, "subsystem still running at the shutdown deadline; aborted");
-            exits.push(SubsystemExit { name, outcome: ExitOutcome::Aborted });
+            tracing::warn!(
+                subsystem = name,
+                ?deadline,
+                "subsystem still running at the shutdown deadline; aborted"
+            );
+            exits.push(SubsystemExit {
+                name,
+                outcome: ExitOutcome::Aborted,
+            });
         }
     }
     exits
 }
 
-/// Drive a built overseer until it stops; called by the generated `run()`.
+/// Drive a built overseer until it stops; called by the generated `run()`, which passes the
+/// conclude signal of [`ConcludeSignal`](crate::ConcludeSignal).
 ///
 /// Returns `Ok` with the report after a requested shutdown, and
 /// `Err(OverseerError::SubsystemExited)` naming the subsystem when one ended on its own.
@@ -137,12 +153,16 @@ pub async fn run<Spec>(
     mut subsystems: Vec<&mut dyn Supervised<Spec::Signal>>,
     running: &mut FuturesUnordered<RunningSubsystem>,
     core: &mut Core<Spec>,
+    conclude: impl Fn() -> Spec::Signal,
 ) -> Result<ExitReport, OverseerError>
 where
     Spec: OverseerSpec,
-    Spec::Signal: ConcludeSignal,
 {
-    let mut watermark = subsystems.iter().map(|subsystem| subsystem.signals_sent()).max().unwrap_or(0);
+    let mut watermark = subsystems
+        .iter()
+        .map(|subsystem| subsystem.signals_sent())
+        .max()
+        .unwrap_or(0);
     let mut commands_open = true;
     let mut queued: VecDeque<Command<Spec>> = VecDeque::new();
     loop {
@@ -165,12 +185,25 @@ where
                         let exit = flatten(result);
                         tracing::error!(overseer = Spec::NAME, "{exit}; shutting down the others");
                         let cause = ShutdownCause::SubsystemExited(exit.clone());
-                        let exits = shutdown(&mut subsystems, running, Spec::Signal::conclude(), core.shutdown_deadline, vec![exit]).await;
-                        return Err(OverseerError::SubsystemExited(Box::new(ExitReport { cause, exits })));
+                        let exits = shutdown(
+                            &mut subsystems,
+                            running,
+                            conclude(),
+                            core.shutdown_deadline,
+                            vec![exit],
+                        )
+                        .await;
+                        return Err(OverseerError::SubsystemExited(Box::new(ExitReport {
+                            cause,
+                            exits,
+                        })));
                     }
                     Either::Left((None, _)) => {
                         // No subsystem runs at all: nothing left to oversee.
-                        return Ok(ExitReport { cause: ShutdownCause::Requested, exits: Vec::new() });
+                        return Ok(ExitReport {
+                            cause: ShutdownCause::Requested,
+                            exits: Vec::new(),
+                        });
                     }
                     Either::Right((Some(command), _)) => command,
                     Either::Right((None, _)) => {
@@ -184,10 +217,16 @@ where
         match command {
             Command::Event(event) => match &mut core.event_handler {
                 Some(handler) => queued.extend(handler(event)),
-                None => tracing::warn!(overseer = Spec::NAME, "external event dropped: no event handler was set on the builder"),
+                None => tracing::warn!(
+                    overseer = Spec::NAME,
+                    "external event dropped: no event handler was set on the builder"
+                ),
             },
             Command::Message(message) => {
-                if let Err(error) = message.route(&core.channels, watermark, PriorityLevel::Normal).await {
+                if let Err(error) = message
+                    .route(&core.channels, watermark, PriorityLevel::Normal)
+                    .await
+                {
                     tracing::warn!(overseer = Spec::NAME, %error, "message from the handle not delivered");
                 }
             }
@@ -197,8 +236,12 @@ where
             }
             Command::Shutdown { deadline } => {
                 let deadline = deadline.unwrap_or(core.shutdown_deadline);
-                let exits = shutdown(&mut subsystems, running, Spec::Signal::conclude(), deadline, Vec::new()).await;
-                return Ok(ExitReport { cause: ShutdownCause::Requested, exits });
+                let exits =
+                    shutdown(&mut subsystems, running, conclude(), deadline, Vec::new()).await;
+                return Ok(ExitReport {
+                    cause: ShutdownCause::Requested,
+                    exits,
+                });
             }
         }
     }

@@ -29,13 +29,22 @@ where
     /// Send with the given priority; the receiver must have opted in with
     /// `can_receive_priority_messages`, otherwise the message takes the normal lane and a
     /// warning is logged.
-    fn send_message_with_priority<P: Priority>(&mut self, msg: OutgoingMessage) -> impl Future<Output = ()> + Send;
+    fn send_message_with_priority<P: Priority>(
+        &mut self,
+        msg: OutgoingMessage,
+    ) -> impl Future<Output = ()> + Send;
 
     /// Send without waiting; the message comes back on `Full` and `Closed`.
-    fn try_send_message(&mut self, msg: OutgoingMessage) -> Result<(), TrySendError<OutgoingMessage>>;
+    fn try_send_message(
+        &mut self,
+        msg: OutgoingMessage,
+    ) -> Result<(), TrySendError<OutgoingMessage>>;
 
     /// Send with priority without waiting.
-    fn try_send_message_with_priority<P: Priority>(&mut self, msg: OutgoingMessage) -> Result<(), TrySendError<OutgoingMessage>>;
+    fn try_send_message_with_priority<P: Priority>(
+        &mut self,
+        msg: OutgoingMessage,
+    ) -> Result<(), TrySendError<OutgoingMessage>>;
 
     /// Send several messages in order, waiting as needed.
     fn send_messages<I>(&mut self, msgs: I) -> impl Future<Output = ()> + Send
@@ -57,7 +66,11 @@ pub struct OverseerSender<Spec: OverseerSpec, O> {
 impl<Spec: OverseerSpec, O> OverseerSender<Spec, O> {
     /// A sender that stamps messages with the given signal count.
     pub fn new(channels: Arc<Spec::Channels>, signals_received: SignalsReceived) -> Self {
-        Self { channels, signals_received, _outgoing: PhantomData }
+        Self {
+            channels,
+            signals_received,
+            _outgoing: PhantomData,
+        }
     }
 
     /// The channels of all subsystems.
@@ -68,7 +81,11 @@ impl<Spec: OverseerSpec, O> OverseerSender<Spec, O> {
 
 impl<Spec: OverseerSpec, O> Clone for OverseerSender<Spec, O> {
     fn clone(&self) -> Self {
-        Self { channels: Arc::clone(&self.channels), signals_received: self.signals_received.clone(), _outgoing: PhantomData }
+        Self {
+            channels: Arc::clone(&self.channels),
+            signals_received: self.signals_received.clone(),
+            _outgoing: PhantomData,
+        }
     }
 }
 
@@ -95,7 +112,10 @@ where
         self.send_message_with_priority::<crate::NormalPriority>(msg)
     }
 
-    fn send_message_with_priority<P: Priority>(&mut self, msg: M) -> impl Future<Output = ()> + Send {
+    fn send_message_with_priority<P: Priority>(
+        &mut self,
+        msg: M,
+    ) -> impl Future<Output = ()> + Send {
         let watermark = self.signals_received.load();
         let channels = &*self.channels;
         async move {
@@ -109,7 +129,10 @@ where
         self.try_send_message_with_priority::<crate::NormalPriority>(msg)
     }
 
-    fn try_send_message_with_priority<P: Priority>(&mut self, msg: M) -> Result<(), TrySendError<M>> {
+    fn try_send_message_with_priority<P: Priority>(
+        &mut self,
+        msg: M,
+    ) -> Result<(), TrySendError<M>> {
         msg.try_route(&self.channels, self.signals_received.load(), P::priority())
     }
 

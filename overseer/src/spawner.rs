@@ -9,9 +9,19 @@ use futures::future::BoxFuture;
 /// The signature is orchestra's, so existing spawners keep working.
 pub trait Spawner: Clone + Send + Sync {
     /// Run `future` where it may block a thread.
-    fn spawn_blocking(&self, name: &'static str, group: Option<&'static str>, future: BoxFuture<'static, ()>);
+    fn spawn_blocking(
+        &self,
+        name: &'static str,
+        group: Option<&'static str>,
+        future: BoxFuture<'static, ()>,
+    );
     /// Run `future` on the executor.
-    fn spawn(&self, name: &'static str, group: Option<&'static str>, future: BoxFuture<'static, ()>);
+    fn spawn(
+        &self,
+        name: &'static str,
+        group: Option<&'static str>,
+        future: BoxFuture<'static, ()>,
+    );
 }
 
 /// A [`Spawner`] on a tokio runtime; blocking futures run on tokio's blocking pool.
@@ -33,28 +43,58 @@ impl TokioSpawner {
 }
 
 impl Spawner for TokioSpawner {
-    fn spawn_blocking(&self, _name: &'static str, _group: Option<&'static str>, future: BoxFuture<'static, ()>) {
+    fn spawn_blocking(
+        &self,
+        _name: &'static str,
+        _group: Option<&'static str>,
+        future: BoxFuture<'static, ()>,
+    ) {
         let handle = self.handle.clone();
         drop(self.handle.spawn_blocking(move || handle.block_on(future)));
     }
 
-    fn spawn(&self, _name: &'static str, _group: Option<&'static str>, future: BoxFuture<'static, ()>) {
+    fn spawn(
+        &self,
+        _name: &'static str,
+        _group: Option<&'static str>,
+        future: BoxFuture<'static, ()>,
+    ) {
         drop(self.handle.spawn(future));
     }
 }
 
 /// Object-safe view of a [`Spawner`], so contexts need not be generic over it.
 pub(crate) trait DynSpawner: Send + Sync {
-    fn spawn_dyn(&self, name: &'static str, group: Option<&'static str>, future: BoxFuture<'static, ()>);
-    fn spawn_blocking_dyn(&self, name: &'static str, group: Option<&'static str>, future: BoxFuture<'static, ()>);
+    fn spawn_dyn(
+        &self,
+        name: &'static str,
+        group: Option<&'static str>,
+        future: BoxFuture<'static, ()>,
+    );
+    fn spawn_blocking_dyn(
+        &self,
+        name: &'static str,
+        group: Option<&'static str>,
+        future: BoxFuture<'static, ()>,
+    );
 }
 
 impl<S: Spawner> DynSpawner for S {
-    fn spawn_dyn(&self, name: &'static str, group: Option<&'static str>, future: BoxFuture<'static, ()>) {
+    fn spawn_dyn(
+        &self,
+        name: &'static str,
+        group: Option<&'static str>,
+        future: BoxFuture<'static, ()>,
+    ) {
         self.spawn(name, group, future)
     }
 
-    fn spawn_blocking_dyn(&self, name: &'static str, group: Option<&'static str>, future: BoxFuture<'static, ()>) {
+    fn spawn_blocking_dyn(
+        &self,
+        name: &'static str,
+        group: Option<&'static str>,
+        future: BoxFuture<'static, ()>,
+    ) {
         self.spawn_blocking(name, group, future)
     }
 }

@@ -24,7 +24,9 @@ where
     E: std::error::Error + Send + Sync + 'static + From<OverseerError>,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SpawnedSubsystem").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("SpawnedSubsystem")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -61,7 +63,9 @@ where
                 loop {
                     match ctx.recv().await {
                         Ok(FromOverseer::Signal(signal)) if signal.is_conclude() => return Ok(()),
-                        Ok(FromOverseer::Signal(signal)) => tracing::trace!(?signal, "dummy subsystem saw a signal"),
+                        Ok(FromOverseer::Signal(signal)) => {
+                            tracing::trace!(?signal, "dummy subsystem saw a signal")
+                        }
                         Ok(FromOverseer::Communication { msg }) => {
                             tracing::debug!(?msg, "dummy subsystem dropped a message")
                         }
