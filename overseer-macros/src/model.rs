@@ -29,8 +29,16 @@ pub(crate) struct OverlordArgs {
 #[derive(Clone)]
 pub(crate) struct Message {
     pub(crate) path: Path,
-    /// Sent on the priority lane (`sends: [priority M]`).
-    pub(crate) priority: bool,
+    /// The lane it is declared to travel on (`sends: [M]`, `[priority M]`, `[unbounded M]`).
+    pub(crate) lane: SendLane,
+}
+
+/// The declared lane of a `sends:` entry.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SendLane {
+    Bounded,
+    Priority,
+    Unbounded,
 }
 
 impl Message {
@@ -67,7 +75,7 @@ pub(crate) struct SubsystemField {
     pub(crate) priority: bool,
     pub(crate) message_capacity: Option<Expr>,
     pub(crate) signal_capacity: Option<Expr>,
-    /// Where the attribute stands, for errors about the field as a whole.
+    /// The parentheses of the `#[subsystem(..)]` attribute, for errors about its arguments as a whole.
     pub(crate) span: Span,
 }
 

@@ -36,13 +36,22 @@ mod tests {
 
     #[test]
     fn expansion_at_48_subsystems_is_at_most_half_of_orchestras() {
-        let sizes: Vec<(usize, usize)> = [2, 8, 24, 48].into_iter().map(|n| (n, expanded_size(n))).collect();
+        let sizes: Vec<(usize, usize)> = [2, 8, 24, 48]
+            .into_iter()
+            .map(|n| (n, expanded_size(n)))
+            .collect();
         for (n, bytes) in &sizes {
-            println!("expansion of {n:>2} subsystems: {bytes:>8} bytes ({:.0} bytes per subsystem)", *bytes as f64 / *n as f64);
+            println!(
+                "expansion of {n:>2} subsystems: {bytes:>8} bytes ({:.0} bytes per subsystem)",
+                *bytes as f64 / *n as f64
+            );
         }
         let at_48 = sizes[3].1;
         println!("at 48 subsystems: {at_48} bytes = {:.3} x orchestra 0.4.1 ({ORCHESTRA_BYTES_AT_48} bytes)", at_48 as f64 / ORCHESTRA_BYTES_AT_48 as f64);
-        assert!(at_48 * 2 <= ORCHESTRA_BYTES_AT_48, "{at_48} bytes is more than half of orchestra's");
+        assert!(
+            at_48 * 2 <= ORCHESTRA_BYTES_AT_48,
+            "{at_48} bytes is more than half of orchestra's"
+        );
     }
 
     #[test]
@@ -52,6 +61,9 @@ mod tests {
         let ratio = at_48 as f64 / at_24 as f64;
         println!("48 vs 24 subsystems: {ratio:.3}x the code");
         // Linear growth doubles (minus the fixed part); quadratic growth would near 4x.
-        assert!(ratio < 2.1, "doubling the subsystems multiplied the code by {ratio:.2}");
+        assert!(
+            ratio < 2.1,
+            "doubling the subsystems multiplied the code by {ratio:.2}"
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use syn::spanned::Spanned;
 use syn::GenericParam;
 
-use crate::model::{Message, Overlord};
+use crate::model::{Message, Overlord, SendLane};
 use crate::parse::Errors;
 
 const RESERVED_FIELDS: &[&str] = &["spawner", "running_subsystems", "core"];
@@ -174,7 +174,7 @@ fn messages(model: &Overlord, errors: &mut Errors) {
                         message.key()
                     ),
                 ),
-                Some(consumer) if message.priority && !consumer.priority => errors.push(syn::Error::new(
+                Some(consumer) if message.lane == SendLane::Priority && !consumer.priority => errors.push(syn::Error::new(
                     message.path.span(),
                     format!(
                         "`{}` sends `{}` with priority, but its consumer `{}` has no priority lane; add `can_receive_priority_messages` to `{}`'s `#[subsystem(..)]`",

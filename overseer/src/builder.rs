@@ -115,6 +115,8 @@ where
 )]
 pub trait Unset<Field> {}
 
+// Not listed in errors: the trait's own message says what to do.
+#[diagnostic::do_not_recommend]
 impl<T, Field> Unset<Field> for Missing<T> {}
 
 /// Implemented by [`Init`] (and [`Absent`]): `build()` requires every field to be ready.
@@ -130,6 +132,8 @@ pub trait Ready<Field, H, E> {
     fn into_value(self, handle: &H) -> Result<Self::Value, E>;
 }
 
+// Not listed in errors: the trait's own message says what to do.
+#[diagnostic::do_not_recommend]
 impl<T, H: Clone, E, Field> Ready<Field, H, E> for Init<T, H, E> {
     type Value = T;
     fn into_value(self, handle: &H) -> Result<T, E> {
@@ -140,6 +144,8 @@ impl<T, H: Clone, E, Field> Ready<Field, H, E> for Init<T, H, E> {
     }
 }
 
+// Not listed in errors: the trait's own message says what to do.
+#[diagnostic::do_not_recommend]
 impl<H, E, Field> Ready<Field, H, E> for Absent {
     type Value = Absent;
     fn into_value(self, _handle: &H) -> Result<Absent, E> {

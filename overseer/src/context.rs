@@ -33,6 +33,7 @@ pub trait SubsystemContext: Send + 'static {
 
     /// Take a signal or message if one is ready, without waiting. `Err(())` once the overseer
     /// is gone. Looping on this without awaiting something else is a busy loop.
+    #[allow(clippy::type_complexity)]
     fn try_recv(
         &mut self,
     ) -> impl Future<Output = Result<Option<FromOverseer<Self::Message, Self::Signal>>, ()>> + Send;

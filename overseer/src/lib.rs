@@ -90,6 +90,8 @@ mod sender;
 mod spawner;
 mod spec;
 mod subsystem;
+pub mod topology;
+mod timeout;
 
 pub use overseer_macros::{contextbounds, overlord, subsystem};
 
@@ -113,6 +115,7 @@ pub use sender::{OverseerSender, SubsystemSender};
 pub use spawner::{Spawner, TokioSpawner};
 pub use spec::OverseerSpec;
 pub use subsystem::{DummySubsystem, SpawnedSubsystem, Subsystem};
+pub use timeout::{Timeout, TimeoutExt};
 
 #[doc(hidden)]
 pub use futures::{
@@ -123,6 +126,9 @@ pub use futures::{
     stream::{self, FuturesUnordered},
     FutureExt, StreamExt,
 };
+/// The timer behind [`Timeout`]; orchestra re-exports it too.
+#[doc(hidden)]
+pub use futures_timer::Delay;
 #[doc(hidden)]
 pub use std::pin::Pin;
 #[doc(hidden)]

@@ -20,4 +20,7 @@ pub trait OverseerSpec: Sized + Send + Sync + 'static {
     type Channels: Send + Sync + 'static;
     /// The overseer's name, for logs.
     const NAME: &'static str;
+
+    /// The static graph the macro recorded: subsystems, consumed messages, `sends:` edges.
+    fn topology() -> crate::topology::Topology;
 }

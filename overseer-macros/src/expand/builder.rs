@@ -137,11 +137,13 @@ pub(crate) fn expand(model: &Overlord) -> TokenStream {
             let consumed = subsystem.consumed_path();
             quote! {
                 #[doc(hidden)]
+                #[allow(non_camel_case_types)]
                 #(#cfg)*
                 #vis trait #slot_trait: ::overseer::Subsystem<#context<#consumed>, #error> {}
                 #(#cfg)*
                 impl<T: ::overseer::Subsystem<#context<#consumed>, #error>> #slot_trait for T {}
                 #[doc(hidden)]
+                #[allow(non_camel_case_types)]
                 #not
                 #vis trait #slot_trait {}
                 #not

@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::model::Overlord;
+use crate::model::{Overlord, SendLane};
 
 pub(crate) fn expand(model: &Overlord) -> TokenStream {
     let vis = &model.vis;
@@ -81,6 +81,7 @@ pub(crate) fn expand(model: &Overlord) -> TokenStream {
         }
     });
 
+    let topology = topology(model);
     let spec_doc =
         format!("The types of the `{name_str}` overseer, for the runtime's generic parts.");
     let handle_doc = format!(
@@ -100,6 +101,10 @@ pub(crate) fn expand(model: &Overlord) -> TokenStream {
             type Error = #error;
             type Channels = #channels;
             const NAME: &'static str = #name_str;
+
+            fn topology() -> ::overseer::topology::Topology {
+                #topology
+            }
         }
 
         #[doc = #handle_doc]
@@ -118,5 +123,52 @@ pub(crate) fn expand(model: &Overlord) -> TokenStream {
         }
         #(#associations)*
         #(#traits)*
+    }
+}
+
+/// The static graph, built at run time from what the macro saw.
+fn topology(model: &Overlord) -> TokenStream {
+    let name = model.name.to_string();
+    let nodes = model.subsystems.iter().map(|subsystem| {
+        let cfg = &subsystem.cfg;
+        let field = subsystem.name.to_string();
+        let consumes = subsystem.consumes.as_ref().map_or_else(|| subsystem.dummy_message().to_string(), |message| message.key());
+        let capacity = match &subsystem.message_capacity {
+            Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(literal), .. })) => match literal.base10_parse::<usize>() {
+                Ok(value) => quote!(::core::option::Option::Some(#value)),
+                Err(_) => quote!(::core::option::Option::None),
+            },
+            _ => quote!(::core::option::Option::None),
+        };
+        let (priority, wip, blocking) = (subsystem.priority, subsystem.wip, subsystem.blocking);
+        quote! {
+            #(#cfg)*
+            nodes.push(::overseer::topology::Node {
+                name: #field, consumes: #consumes, message_capacity: #capacity, priority: #priority, wip: #wip, blocking: #blocking,
+            });
+        }
+    });
+    let edges = model.subsystems.iter().flat_map(|subsystem| {
+        subsystem.sends.iter().filter_map(move |message| {
+            let consumer = model.consumer_of(&message.key())?;
+            let (from, to, key) = (subsystem.name.to_string(), consumer.name.to_string(), message.key());
+            let kind = match message.lane {
+                SendLane::Bounded => quote!(Bounded),
+                SendLane::Priority => quote!(Priority),
+                SendLane::Unbounded => quote!(Unbounded),
+            };
+            let (from_cfg, to_cfg) = (&subsystem.cfg, &consumer.cfg);
+            Some(quote! {
+                #(#from_cfg)* #(#to_cfg)*
+                edges.push(::overseer::topology::Edge { from: #from, to: #to, message: #key, kind: ::overseer::topology::EdgeKind::#kind });
+            })
+        })
+    });
+    quote! {
+        let mut nodes = ::std::vec::Vec::new();
+        #(#nodes)*
+        let mut edges = ::std::vec::Vec::new();
+        #(#edges)*
+        ::overseer::topology::Topology { name: #name, nodes, edges }
     }
 }

@@ -136,6 +136,11 @@ pub(crate) fn expand(model: &Overlord) -> TokenStream {
                 ::core::result::Result::Ok(())
             }
 
+            /// The static graph: subsystems, consumed messages and `sends:` edges.
+            pub fn topology(&self) -> ::overseer::topology::Topology {
+                <#spec as ::overseer::OverseerSpec>::topology()
+            }
+
             /// The spawner.
             pub fn spawner(&mut self) -> &mut S {
                 &mut self.spawner

@@ -1,4 +1,4 @@
-//! `#[subsystem(consumes: M, sends: [A, priority B], blocking, wip, message_capacity: N,
+//! `#[subsystem(consumes: M, sends: [A, priority B, unbounded C], blocking, wip, message_capacity: N,
 //! signal_capacity: N, can_receive_priority_messages)]` on fields, and
 //! `#[subsystem(Name, error = E, prefix = path)]` / `#[contextbounds(Name, prefix = path)]` on impls.
 
@@ -8,7 +8,7 @@ use syn::spanned::Spanned;
 use syn::{bracketed, Attribute, Expr, Field, Ident, Path, Token, Type};
 
 use super::Errors;
-use crate::model::{last_ident, Message, SubsystemField};
+use crate::model::{last_ident, Message, SendLane, SubsystemField};
 
 const FIELD_KEYS: &str =
     "consumes: M, sends: [..], blocking, wip, message_capacity: N, signal_capacity: N, can_receive_priority_messages";
@@ -30,12 +30,14 @@ fn is_flag(ident: &Ident) -> bool {
 }
 
 fn parse_message(input: ParseStream<'_>) -> syn::Result<Message> {
-    // `priority Foo` marks a priority send; a path that merely starts with a module named
-    // `priority` (`priority::Foo`) is left alone.
-    let keyword = input
-        .fork()
-        .parse::<Ident>()
-        .is_ok_and(|ident| ident == "priority")
+    // `priority Foo` / `unbounded Foo` mark the lane; a path that merely starts with a module
+    // of that name (`priority::Foo`) is left alone.
+    let lane = match input.fork().parse::<Ident>() {
+        Ok(ident) if ident == "priority" => SendLane::Priority,
+        Ok(ident) if ident == "unbounded" => SendLane::Unbounded,
+        _ => SendLane::Bounded,
+    };
+    let keyword = lane != SendLane::Bounded
         && (input.peek2(Ident)
             || input.peek2(Token![crate])
             || input.peek2(Token![self])
@@ -45,7 +47,7 @@ fn parse_message(input: ParseStream<'_>) -> syn::Result<Message> {
     }
     Ok(Message {
         path: input.parse()?,
-        priority: keyword,
+        lane: if keyword { lane } else { SendLane::Bounded },
     })
 }
 
@@ -124,7 +126,12 @@ pub(super) fn parse_field(
         priority: false,
         message_capacity: None,
         signal_capacity: None,
-        span: attr.span(),
+        // The parentheses of `#[subsystem(..)]`: errors about the arguments as a whole point
+        // inside them, where the fix goes.
+        span: match &attr.meta {
+            syn::Meta::List(list) => list.delimiter.span().join(),
+            other => other.span(),
+        },
     };
     let mut seen: Vec<(String, Span)> = Vec::new();
     let mut note = |key: String, span: Span, errors: &mut Errors| -> bool {
@@ -144,7 +151,7 @@ pub(super) fn parse_field(
                 if note("consumes".into(), path.span(), errors) {
                     subsystem.consumes = Some(Message {
                         path,
-                        priority: false,
+                        lane: SendLane::Bounded,
                     });
                 }
             }
@@ -166,7 +173,7 @@ pub(super) fn parse_field(
                     ("consumes", KeyValue::Path(path)) => {
                         subsystem.consumes = Some(Message {
                             path,
-                            priority: false,
+                            lane: SendLane::Bounded,
                         })
                     }
                     ("sends", KeyValue::List(list)) => subsystem.sends = list,

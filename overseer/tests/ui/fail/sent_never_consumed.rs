@@ -1,0 +1,30 @@
+use overseer::*;
+
+#[derive(Debug, Clone)]
+pub enum Sig {
+    Conclude,
+}
+impl ConcludeSignal for Sig {
+    fn conclude() -> Self {
+        Sig::Conclude
+    }
+    fn is_conclude(&self) -> bool {
+        true
+    }
+}
+pub struct Ev;
+#[derive(Debug)]
+pub struct MsgA;
+#[derive(Debug)]
+pub struct MsgB;
+pub struct SubA;
+pub struct SubB;
+
+// `MsgB` is sent by `a`, but nobody consumes it.
+#[overlord(signal = Sig, event = Ev, gen = AllMessages)]
+pub struct Ovs {
+    #[subsystem(consumes: MsgA, sends: [MsgA, MsgB])]
+    a: SubA,
+}
+
+fn main() {}

@@ -1,0 +1,32 @@
+use overseer::*;
+
+#[derive(Debug, Clone)]
+pub enum Sig {
+    Conclude,
+}
+impl ConcludeSignal for Sig {
+    fn conclude() -> Self {
+        Sig::Conclude
+    }
+    fn is_conclude(&self) -> bool {
+        true
+    }
+}
+pub struct Ev;
+#[derive(Debug)]
+pub struct MsgA;
+#[derive(Debug)]
+pub struct MsgB;
+pub struct SubA;
+pub struct SubB;
+
+// Two fields of the same subsystem type.
+#[overlord(signal = Sig, event = Ev, gen = AllMessages)]
+pub struct Ovs {
+    #[subsystem(consumes: MsgA, sends: [MsgB])]
+    a: SubA,
+    #[subsystem(consumes: MsgB, sends: [MsgA])]
+    b: SubA,
+}
+
+fn main() {}
