@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -144,11 +145,64 @@ pub async fn shutdown<S: Clone>(
     exits
 }
 
+/// What ends the run loop.
+enum Stop {
+    /// A subsystem ended on its own.
+    Exited(Result<SubsystemExit, SubsystemExit>),
+    /// Shutdown was requested, within this deadline (the default one when `None`).
+    Requested(Option<Duration>),
+}
+
+/// Drive `delivery` (a message or a signal on its way to a subsystem, which waits while that
+/// subsystem's queue is full) while still watching for what stops the run loop: a subsystem
+/// that ends, or a shutdown request further down the command queue. Other commands read
+/// meanwhile are appended to `read_ahead`, in order, up to the command capacity.
+///
+/// Without this, one subsystem that stopped reading would block the loop for good: shutdown
+/// requests and the ends of other subsystems would go unnoticed.
+async fn deliver<Spec: OverseerSpec, T>(
+    delivery: impl Future<Output = T>,
+    running: &mut FuturesUnordered<RunningSubsystem>,
+    commands: &async_channel::Receiver<Command<Spec>>,
+    commands_open: &mut bool,
+    read_ahead: &mut VecDeque<Command<Spec>>,
+) -> Result<T, Stop> {
+    futures::pin_mut!(delivery);
+    loop {
+        let look_ahead = *commands_open && read_ahead.len() < DEFAULT_COMMAND_CAPACITY;
+        let next_command = async move {
+            if look_ahead {
+                commands.recv().await.ok()
+            } else {
+                future::pending().await
+            }
+        };
+        let next_exit = async {
+            match running.next().await {
+                Some(result) => result,
+                None => future::pending().await,
+            }
+        };
+        futures::pin_mut!(next_command, next_exit);
+        // Biased towards the delivery: it wins whenever it is ready.
+        match future::select(delivery.as_mut(), future::select(next_exit, next_command)).await {
+            Either::Left((delivered, _)) => return Ok(delivered),
+            Either::Right((Either::Left((result, _)), _)) => return Err(Stop::Exited(result)),
+            Either::Right((Either::Right((command, _)), _)) => match command {
+                Some(Command::Shutdown { deadline }) => return Err(Stop::Requested(deadline)),
+                Some(command) => read_ahead.push_back(command),
+                None => *commands_open = false,
+            },
+        }
+    }
+}
+
 /// Drive a built overseer until it stops; called by the generated `run()`, which passes the
 /// conclude signal of [`ConcludeSignal`](crate::ConcludeSignal).
 ///
 /// Returns `Ok` with the report after a requested shutdown, and
 /// `Err(OverseerError::SubsystemExited)` naming the subsystem when one ended on its own.
+/// Both are noticed even while a message or signal waits for room in a full queue.
 pub async fn run<Spec>(
     mut subsystems: Vec<&mut dyn Supervised<Spec::Signal>>,
     running: &mut FuturesUnordered<RunningSubsystem>,
@@ -164,9 +218,12 @@ where
         .max()
         .unwrap_or(0);
     let mut commands_open = true;
+    // Commands produced by the event handler, run before any command read after the event.
     let mut queued: VecDeque<Command<Spec>> = VecDeque::new();
-    loop {
-        let command = match queued.pop_front() {
+    // Commands read from the handle while a delivery waited, in the order they were sent.
+    let mut read_ahead: VecDeque<Command<Spec>> = VecDeque::new();
+    let stop = loop {
+        let command = match queued.pop_front().or_else(|| read_ahead.pop_front()) {
             Some(command) => command,
             None => {
                 let next_exit = running.next();
@@ -181,23 +238,7 @@ where
                 };
                 futures::pin_mut!(next_command);
                 match future::select(next_exit, next_command).await {
-                    Either::Left((Some(result), _)) => {
-                        let exit = flatten(result);
-                        tracing::error!(overseer = Spec::NAME, "{exit}; shutting down the others");
-                        let cause = ShutdownCause::SubsystemExited(exit.clone());
-                        let exits = shutdown(
-                            &mut subsystems,
-                            running,
-                            conclude(),
-                            core.shutdown_deadline,
-                            vec![exit],
-                        )
-                        .await;
-                        return Err(OverseerError::SubsystemExited(Box::new(ExitReport {
-                            cause,
-                            exits,
-                        })));
-                    }
+                    Either::Left((Some(result), _)) => break Stop::Exited(result),
                     Either::Left((None, _)) => {
                         // No subsystem runs at all: nothing left to oversee.
                         return Ok(ExitReport {
@@ -223,26 +264,66 @@ where
                 ),
             },
             Command::Message(message) => {
-                if let Err(error) = message
-                    .route(&core.channels, watermark, PriorityLevel::Normal)
-                    .await
-                {
-                    tracing::warn!(overseer = Spec::NAME, %error, "message from the handle not delivered");
+                let delivery = message.route(&core.channels, watermark, PriorityLevel::Normal);
+                let delivered = deliver(
+                    delivery,
+                    running,
+                    &core.commands,
+                    &mut commands_open,
+                    &mut read_ahead,
+                )
+                .await;
+                match delivered {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => {
+                        tracing::warn!(overseer = Spec::NAME, %error, "message from the handle not delivered");
+                    }
+                    Err(stop) => break stop,
                 }
             }
             Command::Signal(signal) => {
-                broadcast_signal(&mut subsystems, signal).await;
-                watermark += 1;
+                let delivery = broadcast_signal(&mut subsystems, signal);
+                let delivered = deliver(
+                    delivery,
+                    running,
+                    &core.commands,
+                    &mut commands_open,
+                    &mut read_ahead,
+                )
+                .await;
+                match delivered {
+                    Ok(()) => watermark += 1,
+                    Err(stop) => break stop,
+                }
             }
-            Command::Shutdown { deadline } => {
-                let deadline = deadline.unwrap_or(core.shutdown_deadline);
-                let exits =
-                    shutdown(&mut subsystems, running, conclude(), deadline, Vec::new()).await;
-                return Ok(ExitReport {
-                    cause: ShutdownCause::Requested,
-                    exits,
-                });
-            }
+            Command::Shutdown { deadline } => break Stop::Requested(deadline),
+        }
+    };
+    match stop {
+        Stop::Exited(result) => {
+            let exit = flatten(result);
+            tracing::error!(overseer = Spec::NAME, "{exit}; shutting down the others");
+            let cause = ShutdownCause::SubsystemExited(exit.clone());
+            let exits = shutdown(
+                &mut subsystems,
+                running,
+                conclude(),
+                core.shutdown_deadline,
+                vec![exit],
+            )
+            .await;
+            Err(OverseerError::SubsystemExited(Box::new(ExitReport {
+                cause,
+                exits,
+            })))
+        }
+        Stop::Requested(deadline) => {
+            let deadline = deadline.unwrap_or(core.shutdown_deadline);
+            let exits = shutdown(&mut subsystems, running, conclude(), deadline, Vec::new()).await;
+            Ok(ExitReport {
+                cause: ShutdownCause::Requested,
+                exits,
+            })
         }
     }
 }

@@ -166,6 +166,7 @@ pub(crate) fn expand(model: &Overlord) -> TokenStream {
 
         #[doc = #enum_doc]
         #[derive(Debug)]
+        #[allow(clippy::enum_variant_names)]
         #vis enum #all_messages {
             #(#all_variants,)*
         }
@@ -231,6 +232,7 @@ fn outgoing_enum(
         #(#cfg)*
         #[doc = #doc]
         #[derive(Debug)]
+        #[allow(clippy::enum_variant_names)]
         #vis enum #outgoing {
             #(#variants,)*
         }
