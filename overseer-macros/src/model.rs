@@ -75,6 +75,14 @@ pub(crate) struct SubsystemField {
     pub(crate) priority: bool,
     pub(crate) message_capacity: Option<Expr>,
     pub(crate) signal_capacity: Option<Expr>,
+    /// `restart: never | on_failure | always`.
+    pub(crate) restart: Option<Ident>,
+    /// `intensity: N`, the most restarts within `period_ms`.
+    pub(crate) intensity: Option<Expr>,
+    /// `period_ms: N`, the window of `intensity`.
+    pub(crate) period_ms: Option<Expr>,
+    /// `stall_ms: N`, the stall watch threshold.
+    pub(crate) stall_ms: Option<Expr>,
     /// The parentheses of the `#[subsystem(..)]` attribute, for errors about its arguments as a whole.
     pub(crate) span: Span,
 }

@@ -9,9 +9,14 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use crate::handle::{Command, EventHandler, Handle};
+use crate::instance::{Source, Supervision};
+use crate::metrics::Metrics;
 use crate::run_loop::{DEFAULT_COMMAND_CAPACITY, DEFAULT_SHUTDOWN_DEADLINE};
 use crate::spec::OverseerSpec;
+use crate::stall::StallWatch;
 
 /// A builder field that has not been set.
 pub struct Missing<T>(PhantomData<T>);
@@ -32,12 +37,14 @@ impl<T> fmt::Debug for Missing<T> {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Absent;
 
-/// A builder field that was set, directly or by a function of the handle.
+/// A builder field that was set, directly, by a function of the handle, or by a factory.
 pub enum Init<T, H, E> {
     /// Built when `build()` runs, from the overseer's handle.
     Fn(Box<dyn FnOnce(H) -> Result<T, E> + Send>),
     /// Given directly.
     Value(T),
+    /// Made anew for every start, so a subsystem can be restarted.
+    Factory(Box<dyn FnMut() -> T + Send>),
 }
 
 impl<T, H, E> fmt::Debug for Init<T, H, E> {
@@ -45,16 +52,19 @@ impl<T, H, E> fmt::Debug for Init<T, H, E> {
         match self {
             Self::Fn(_) => f.write_str("Init::Fn(..)"),
             Self::Value(_) => f.write_str("Init::Value(..)"),
+            Self::Factory(_) => f.write_str("Init::Factory(..)"),
         }
     }
 }
 
 impl<T: Send + 'static, H: 'static, E: 'static> Init<T, H, E> {
-    /// Apply `f` to the value, now or when it gets built.
+    /// Apply `f` to the value, now or when it gets built. A factory is called once: the
+    /// replacement is a single value.
     pub fn map<U>(self, f: impl FnOnce(T) -> U + Send + 'static) -> Init<U, H, E> {
         match self {
             Self::Value(value) => Init::Value(f(value)),
             Self::Fn(build) => Init::Fn(Box::new(move |handle| build(handle).map(f))),
+            Self::Factory(mut factory) => Init::Value(f(factory())),
         }
     }
 }
@@ -130,6 +140,8 @@ pub trait Ready<Field, H, E> {
     type Value;
     /// Produce the value, running a deferred initializer with the handle.
     fn into_value(self, handle: &H) -> Result<Self::Value, E>;
+    /// Produce the source of a subsystem's instances: a single value or a factory.
+    fn into_source(self, handle: &H) -> Result<Source<Self::Value>, E>;
 }
 
 // Not listed in errors: the trait's own message says what to do.
@@ -140,6 +152,15 @@ impl<T, H: Clone, E, Field> Ready<Field, H, E> for Init<T, H, E> {
         match self {
             Self::Value(value) => Ok(value),
             Self::Fn(build) => build(handle.clone()),
+            Self::Factory(mut factory) => Ok(factory()),
+        }
+    }
+    fn into_source(self, handle: &H) -> Result<Source<T>, E> {
+        match self {
+            Self::Factory(factory) => Ok(Source::Factory(factory)),
+            other => Ok(Source::Once(Some(Ready::<Field, H, E>::into_value(
+                other, handle,
+            )?))),
         }
     }
 }
@@ -150,6 +171,9 @@ impl<H, E, Field> Ready<Field, H, E> for Absent {
     type Value = Absent;
     fn into_value(self, _handle: &H) -> Result<Absent, E> {
         Ok(Absent)
+    }
+    fn into_source(self, _handle: &H) -> Result<Source<Absent>, E> {
+        Ok(Source::Once(Some(Absent)))
     }
 }
 
@@ -181,6 +205,12 @@ pub struct BuilderParts<Spec: OverseerSpec> {
     pub event_handler: Option<EventHandler<Spec>>,
     /// The default overall shutdown deadline.
     pub shutdown_deadline: Duration,
+    /// Where the per-channel metrics go; `None`: metrics off.
+    pub metrics: Option<Metrics>,
+    /// Supervision set on the builder, by subsystem, over what the attribute declared.
+    pub supervision: HashMap<&'static str, Supervision>,
+    /// How stalls are watched and handled.
+    pub stall_watch: StallWatch,
 }
 
 impl<Spec: OverseerSpec> fmt::Debug for BuilderParts<Spec> {
@@ -204,7 +234,15 @@ impl<Spec: OverseerSpec> BuilderParts<Spec> {
             signal_capacity,
             event_handler: None,
             shutdown_deadline: DEFAULT_SHUTDOWN_DEADLINE,
+            metrics: None,
+            supervision: HashMap::new(),
+            stall_watch: StallWatch::default(),
         }
+    }
+
+    /// The supervision of `subsystem`: set on the builder, else `declared` by the attribute.
+    pub fn supervision_of(&self, subsystem: &'static str, declared: Supervision) -> Supervision {
+        self.supervision.get(subsystem).copied().unwrap_or(declared)
     }
 }
 

@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::task::Poll;
+use std::time::Instant;
 
 use futures::Stream;
 
@@ -117,6 +118,8 @@ where
     pending: Option<MessagePacket<M::Payload>>,
     sender: OverseerSender<Spec, O>,
     spawner: SharedSpawner,
+    /// When the message being processed was handed over, if it is timed.
+    processing_since: Option<Instant>,
 }
 
 impl<M, O, Spec> fmt::Debug for OverseerContext<M, O, Spec>
@@ -160,6 +163,7 @@ where
             pending: None,
             sender,
             spawner,
+            processing_since: None,
         }
     }
 
@@ -174,9 +178,25 @@ where
         }
     }
 
-    fn signal(&mut self, signal: Spec::Signal) -> FromOverseer<M, Spec::Signal> {
+    fn count_signal(&self) {
         self.signals_received.inc();
+        if let Some(metrics) = self.messages.metrics() {
+            metrics.on_signal_received();
+        }
+    }
+
+    fn signal(&mut self, signal: Spec::Signal) -> FromOverseer<M, Spec::Signal> {
+        self.count_signal();
         FromOverseer::Signal(signal)
+    }
+
+    /// The subsystem asks for more: the message it had is processed.
+    fn finish_processing(&mut self) {
+        if let (Some(started), Some(metrics)) =
+            (self.processing_since.take(), self.messages.metrics())
+        {
+            metrics.on_processed(started);
+        }
     }
 
     /// A packet is deliverable once this subsystem has seen as many signals as its sender had.
@@ -185,6 +205,10 @@ where
         packet: MessagePacket<M::Payload>,
     ) -> Option<FromOverseer<M, Spec::Signal>> {
         if packet.signals_received <= self.signals_received.load() {
+            self.processing_since = self
+                .messages
+                .metrics()
+                .and_then(|metrics| metrics.sample_processing());
             Some(FromOverseer::Communication {
                 msg: M::from_payload(packet.message),
             })
@@ -195,6 +219,7 @@ where
     }
 
     async fn next(&mut self) -> Result<FromOverseer<M, Spec::Signal>, OverseerError> {
+        self.finish_processing();
         loop {
             if let Some(packet) = self.pending.take() {
                 if let Some(message) = self.deliver_or_hold(packet) {
@@ -253,6 +278,7 @@ where
     type Error = Spec::Error;
 
     async fn try_recv(&mut self) -> Result<Option<FromOverseer<M, Spec::Signal>>, ()> {
+        self.finish_processing();
         if let Some(packet) = self.pending.take() {
             if let Some(message) = self.deliver_or_hold(packet) {
                 return Ok(Some(message));
@@ -278,7 +304,7 @@ where
 
     async fn recv_signal(&mut self) -> Result<Spec::Signal, Spec::Error> {
         let signal = self.signals.recv().await.map_err(|_| self.gone())?;
-        self.signals_received.inc();
+        self.count_signal();
         Ok(signal)
     }
 

@@ -35,6 +35,14 @@ pub enum OverseerError {
     #[error("{0}")]
     SubsystemExited(Box<crate::ExitReport>),
 
+    /// A subsystem failed more often than its restart intensity allows.
+    #[error("{0}")]
+    Escalated(Box<crate::ExitReport>),
+
+    /// A subsystem stalled under the `shutdown` stall policy.
+    #[error("{0}")]
+    Stalled(Box<crate::ExitReport>),
+
     /// A free-form context error, kept for orchestra compatibility.
     #[error("failed to {0}")]
     Context(String),

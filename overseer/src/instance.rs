@@ -1,21 +1,90 @@
-//! The overseer's side of a running subsystem, and how the generated `build()` starts them.
+//! The overseer's side of a running subsystem, and how the generated `build()` starts them
+//! under supervision.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures::future::AbortHandle;
 use futures::stream::FuturesUnordered;
+use futures_timer::Delay;
 
 use crate::channel::{signal_channel, MessageReceiver, MessageSender, QueueConfig};
 use crate::context::OverseerContext;
 use crate::error::{OverseerError, TrySendError};
-use crate::lifecycle::{supervise, RunningSubsystem};
+use crate::lifecycle::{run_once, spawn_life, ExitOutcome, RunningSubsystem};
 use crate::message::{make_packet, Priority, SignalsReceived};
+use crate::metrics::Metrics;
 use crate::route::Consumed;
 use crate::sender::OverseerSender;
 use crate::spawner::{SharedSpawner, Spawner};
 use crate::spec::OverseerSpec;
 use crate::subsystem::Subsystem;
+use crate::supervisor::{Decision, RestartPolicy, RestartTracker};
+
+/// How one subsystem is supervised: its restart policy and stall threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Supervision {
+    /// Whether and how often it is restarted.
+    pub restart: RestartPolicy,
+    /// A non-empty queue with nothing received for this long is a stall; `None`: not watched.
+    pub stall_threshold: Option<Duration>,
+}
+
+/// Where the instances of a subsystem come from: one value, or a factory for restarts.
+pub enum Source<T> {
+    /// A single instance; a restart finds none left.
+    Once(Option<T>),
+    /// A factory called for every start.
+    Factory(Box<dyn FnMut() -> T + Send>),
+}
+
+impl<T> fmt::Debug for Source<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Once(value) => write!(f, "Source::Once(used: {})", value.is_none()),
+            Self::Factory(_) => f.write_str("Source::Factory(..)"),
+        }
+    }
+}
+
+impl<T> Source<T> {
+    /// The next instance, if any.
+    pub fn next_instance(&mut self) -> Option<T> {
+        match self {
+            Self::Once(value) => value.take(),
+            Self::Factory(factory) => Some(factory()),
+        }
+    }
+}
+
+/// What the overseer and a subsystem's supervising task share.
+#[derive(Debug, Default)]
+pub(crate) struct LifeState {
+    /// Restarts so far.
+    restarts: AtomicU32,
+    /// The subsystem exceeded its restart intensity.
+    escalated: AtomicBool,
+    /// The overseer is shutting down: whatever ends now stays ended.
+    stopping: AtomicBool,
+    /// The stall watch asked for a restart of the current incarnation.
+    stall_restart: AtomicBool,
+    /// Aborts the current incarnation only.
+    current: Mutex<Option<AbortHandle>>,
+}
+
+impl LifeState {
+    /// End the current incarnation so the supervisor restarts it, counted as a stall.
+    fn request_stall_restart(&self) {
+        self.stall_restart.store(true, Ordering::Release);
+        if let Ok(current) = self.current.lock() {
+            if let Some(current) = current.as_ref() {
+                current.abort();
+            }
+        }
+    }
+}
 
 /// The live parts of a running subsystem: its signal sender, its queue, and how many signals
 /// the overseer has sent it.
@@ -29,6 +98,10 @@ pub struct SubsystemInstance<P, S> {
     /// The subsystem's name.
     pub name: &'static str,
     abort: AbortHandle,
+    reader: MessageReceiver<P>,
+    life: Arc<LifeState>,
+    supervision: Supervision,
+    metrics: Option<Metrics>,
 }
 
 impl<P, S> fmt::Debug for SubsystemInstance<P, S> {
@@ -118,7 +191,7 @@ where
                 async_channel::TrySendError::Full(signal) => TrySendError::Full(signal),
                 async_channel::TrySendError::Closed(signal) => TrySendError::Closed(signal),
             })?;
-        instance.signals_received += 1;
+        Supervised::count_signal(self);
         Ok(())
     }
 
@@ -134,7 +207,7 @@ where
             .map_err(|_| OverseerError::QueueClosed {
                 subsystem: instance.name,
             })?;
-        instance.signals_received += 1;
+        Supervised::count_signal(self);
         Ok(())
     }
 }
@@ -151,8 +224,25 @@ pub trait Supervised<S>: Send {
     fn signals_sent(&self) -> usize;
     /// Messages waiting in its queue.
     fn queued(&self) -> usize;
-    /// Abort its task.
+    /// Messages it has taken from its queue so far.
+    fn received(&self) -> u64;
+    /// Its supervision settings.
+    fn supervision(&self) -> Supervision;
+    /// Restarts so far.
+    fn restarts(&self) -> u32;
+    /// Whether it ended by exceeding its restart intensity.
+    fn escalated(&self) -> bool;
+    /// The overseer is shutting down: do not restart it any more.
+    fn stop_restarting(&self);
+    /// Restart the current incarnation because it stalled (counted against its intensity).
+    fn restart_stalled(&self);
+    /// Mark it stalled or not in the metrics.
+    fn set_stalled(&self, stalled: bool);
+    /// Abort its task, current incarnation and future restarts alike.
     fn abort(&self);
+    /// What the stall watch needs, if it is watched (its own threshold, else `default`).
+    #[doc(hidden)]
+    fn stall_probe(&self, default: Option<Duration>) -> Option<crate::stall::StallProbe>;
 }
 
 impl<M, Spec> Supervised<Spec::Signal> for OverseenSubsystem<M, Spec>
@@ -175,6 +265,9 @@ where
     fn count_signal(&mut self) {
         if let Some(instance) = &mut self.instance {
             instance.signals_received += 1;
+            if let Some(metrics) = instance.reader.metrics() {
+                metrics.on_signal_sent();
+            }
         }
     }
 
@@ -190,11 +283,91 @@ where
             .map_or(0, |instance| instance.tx_bounded.len())
     }
 
+    fn received(&self) -> u64 {
+        self.instance
+            .as_ref()
+            .map_or(0, |instance| instance.reader.received_count())
+    }
+
+    fn supervision(&self) -> Supervision {
+        self.instance
+            .as_ref()
+            .map(|instance| instance.supervision)
+            .unwrap_or_default()
+    }
+
+    fn restarts(&self) -> u32 {
+        self.instance
+            .as_ref()
+            .map_or(0, |instance| instance.life.restarts.load(Ordering::Relaxed))
+    }
+
+    fn escalated(&self) -> bool {
+        self.instance
+            .as_ref()
+            .is_some_and(|instance| instance.life.escalated.load(Ordering::Acquire))
+    }
+
+    fn stop_restarting(&self) {
+        if let Some(instance) = &self.instance {
+            instance.life.stopping.store(true, Ordering::Release);
+        }
+    }
+
+    fn restart_stalled(&self) {
+        if let Some(instance) = &self.instance {
+            instance.life.request_stall_restart();
+        }
+    }
+
+    fn set_stalled(&self, stalled: bool) {
+        if let Some(instance) = &self.instance {
+            if let Some(metrics) = &instance.metrics {
+                metrics.stalled(instance.name).set(i64::from(stalled));
+            }
+        }
+    }
+
     fn abort(&self) {
         if let Some(instance) = &self.instance {
             instance.abort.abort();
         }
     }
+
+    fn stall_probe(&self, default: Option<Duration>) -> Option<crate::stall::StallProbe> {
+        let instance = self.instance.as_ref()?;
+        let threshold = instance.supervision.stall_threshold.or(default)?;
+        let (reader, queue, life) = (
+            instance.reader.clone(),
+            instance.tx_bounded.clone(),
+            Arc::clone(&instance.life),
+        );
+        let stalled = instance
+            .metrics
+            .as_ref()
+            .map(|metrics| metrics.stalled(instance.name));
+        Some(crate::stall::StallProbe {
+            name: instance.name,
+            threshold,
+            received: Box::new(move || reader.received_count()),
+            queued: Box::new(move || queue.len()),
+            restart: Box::new(move || life.request_stall_restart()),
+            mark: Box::new(move |is_stalled| {
+                if let Some(gauge) = &stalled {
+                    gauge.set(i64::from(is_stalled));
+                }
+            }),
+        })
+    }
+}
+
+/// A number in `0.0..1.0` for backoff jitter; quality hardly matters, independence from other
+/// subsystems does.
+fn jitter_unit() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(Instant::now().elapsed().as_nanos());
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Starts subsystems for the generated `build()`.
@@ -202,6 +375,7 @@ pub struct Launcher<'a, Spec: OverseerSpec, Sp> {
     spawner: &'a Sp,
     shared_spawner: SharedSpawner,
     channels: Arc<Spec::Channels>,
+    metrics: Option<Metrics>,
     running: FuturesUnordered<RunningSubsystem>,
 }
 
@@ -220,52 +394,134 @@ where
     Sp: Spawner + 'static,
 {
     /// A launcher over the given spawner and channels.
-    pub fn new(spawner: &'a Sp, channels: Arc<Spec::Channels>) -> Self {
+    pub fn new(spawner: &'a Sp, channels: Arc<Spec::Channels>, metrics: Option<Metrics>) -> Self {
         Self {
             spawner,
             shared_spawner: Arc::new(spawner.clone()),
             channels,
+            metrics,
             running: FuturesUnordered::new(),
         }
     }
 
-    /// Start one subsystem on its queue, under supervision.
+    /// Start one subsystem on its queue, under supervision: it is restarted from `source` as its
+    /// policy says, on the same queue, so queued messages survive the restart.
+    #[allow(clippy::too_many_arguments)]
     pub fn launch<M, O, Sub>(
         &mut self,
         name: &'static str,
-        subsystem: Sub,
+        mut source: Source<Sub>,
         messages: MessageReceiver<M::Payload>,
         queue: MessageSender<M::Payload>,
         config: QueueConfig,
         blocking: bool,
+        supervision: Supervision,
     ) -> OverseenSubsystem<M, Spec>
     where
         M: Consumed<Spec::Channels>,
-        Sub: Subsystem<OverseerContext<M, O, Spec>, Spec::Error>,
+        O: 'static,
+        Sub: Subsystem<OverseerContext<M, O, Spec>, Spec::Error> + Send + 'static,
         OverseerContext<M, O, Spec>: crate::SubsystemContext,
     {
         let (tx_signal, rx_signal) = signal_channel(config.signal_capacity);
         let signals_received = SignalsReceived::default();
-        let sender = OverseerSender::new(Arc::clone(&self.channels), signals_received.clone());
-        let context = OverseerContext::new(
-            name,
-            messages,
-            rx_signal,
-            sender,
-            signals_received,
+        let life = Arc::new(LifeState::default());
+        let (channels, spawner, metrics) = (
+            Arc::clone(&self.channels),
             Arc::clone(&self.shared_spawner),
+            self.metrics.clone(),
         );
-        let spawned = subsystem.start(context);
-        let (running, abort) = supervise(self.spawner, name, blocking, spawned);
+        let reader = messages.clone();
+        let shared = Arc::clone(&life);
+        let work = async move {
+            let up = metrics.as_ref().map(|metrics| metrics.up(name));
+            let mut tracker = RestartTracker::new(supervision.restart, Instant::now());
+            let outcome = loop {
+                let Some(subsystem) = source.next_instance() else {
+                    break ExitOutcome::Err(format!(
+                        "`{name}` cannot be restarted: it was given as a value; give it with `{name}_factory(|| ..)` to restart it"
+                    ));
+                };
+                // One signal count across restarts: queued messages keep their meaning.
+                let sender = OverseerSender::new(
+                    name,
+                    Arc::clone(&channels),
+                    signals_received.clone(),
+                    metrics.clone(),
+                );
+                let context = OverseerContext::new(
+                    name,
+                    messages.clone(),
+                    rx_signal.clone(),
+                    sender,
+                    signals_received.clone(),
+                    Arc::clone(&spawner),
+                );
+                let spawned = subsystem.start(context);
+                let (abort, registration) = AbortHandle::new_pair();
+                if let Ok(mut current) = shared.current.lock() {
+                    *current = Some(abort);
+                }
+                if let Some(up) = &up {
+                    up.set(1);
+                }
+                let outcome = run_once(spawned.future, registration).await;
+                if let Some(up) = &up {
+                    up.set(0);
+                }
+                if shared.stopping.load(Ordering::Acquire) {
+                    break outcome;
+                }
+                let decision = if shared.stall_restart.swap(false, Ordering::AcqRel) {
+                    tracker.on_stall(Instant::now(), jitter_unit())
+                } else {
+                    tracker.on_exit(&outcome, Instant::now(), jitter_unit())
+                };
+                match decision {
+                    Decision::Restart { delay, reason } => {
+                        let restarts = shared.restarts.fetch_add(1, Ordering::Relaxed) + 1;
+                        tracing::warn!(
+                            subsystem = name,
+                            reason = reason.as_str(),
+                            ?delay,
+                            restarts,
+                            "subsystem {outcome}; restarting"
+                        );
+                        if let Some(metrics) = &metrics {
+                            metrics.restart(name, reason.as_str());
+                        }
+                        Delay::new(delay).await;
+                        if shared.stopping.load(Ordering::Acquire) {
+                            break outcome;
+                        }
+                    }
+                    Decision::Stop => break outcome,
+                    Decision::Escalate { .. } => {
+                        shared.escalated.store(true, Ordering::Release);
+                        break outcome;
+                    }
+                }
+            };
+            // Nobody will read this queue again: senders learn it at once.
+            messages.close();
+            outcome
+        };
+        let task_name = name;
+        let (running, abort) = spawn_life(self.spawner, name, task_name, blocking, work);
         self.running.push(running);
+        let instance = SubsystemInstance {
+            tx_signal,
+            tx_bounded: queue,
+            signals_received: 0,
+            name,
+            abort,
+            reader,
+            life,
+            supervision,
+            metrics: self.metrics.clone(),
+        };
         OverseenSubsystem {
-            instance: Some(SubsystemInstance {
-                tx_signal,
-                tx_bounded: queue,
-                signals_received: 0,
-                name,
-                abort,
-            }),
+            instance: Some(instance),
         }
     }
 

@@ -84,14 +84,18 @@ mod handle;
 mod instance;
 mod lifecycle;
 mod message;
+pub mod metrics;
+pub mod request;
 mod route;
 pub mod run_loop;
 mod sender;
 mod spawner;
 mod spec;
+pub mod stall;
 mod subsystem;
-pub mod topology;
+pub mod supervisor;
 mod timeout;
+pub mod topology;
 
 pub use overseer_macros::{contextbounds, overlord, subsystem};
 
@@ -103,18 +107,24 @@ pub use channel::{message_queue, signal_channel, MessageReceiver, MessageSender,
 pub use context::{OverseerContext, SubsystemContext};
 pub use error::{OverseerError, OverseerResult, TrySendError};
 pub use handle::{Command, EventHandler, Handle};
-pub use instance::{Launcher, OverseenSubsystem, SubsystemInstance, Supervised};
+pub use instance::{
+    Launcher, OverseenSubsystem, Source, SubsystemInstance, Supervised, Supervision,
+};
 pub use lifecycle::{ExitOutcome, ExitReport, RunningSubsystem, ShutdownCause, SubsystemExit};
 pub use message::{
     make_packet, ConcludeSignal, FromOverseer, HighPriority, MessagePacket, NormalPriority,
     Priority, PriorityLevel, SignalsReceived, ToOverseer,
 };
+pub use metrics::Metrics;
+pub use request::{RequestError, Responder};
 pub use route::{Consumed, Route};
 pub use run_loop::Core;
 pub use sender::{OverseerSender, SubsystemSender};
 pub use spawner::{Spawner, TokioSpawner};
 pub use spec::OverseerSpec;
+pub use stall::{Stall, StallPolicy, StallWatch};
 pub use subsystem::{DummySubsystem, SpawnedSubsystem, Subsystem};
+pub use supervisor::{Backoff, Restart, RestartPolicy};
 pub use timeout::{Timeout, TimeoutExt};
 
 #[doc(hidden)]

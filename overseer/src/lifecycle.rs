@@ -12,11 +12,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures::channel::oneshot;
-use futures::future::{AbortHandle, Abortable};
+use futures::future::{AbortHandle, AbortRegistration, Abortable};
 use futures::FutureExt;
 
 use crate::spawner::Spawner;
-use crate::subsystem::SpawnedSubsystem;
 
 /// How one subsystem ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,8 +71,20 @@ impl fmt::Display for SubsystemExit {
 pub enum ShutdownCause {
     /// Shutdown was asked for through the handle.
     Requested,
-    /// A subsystem ended on its own, which ends the overseer.
+    /// A subsystem ended on its own and its policy does not restart it, which ends the overseer.
     SubsystemExited(SubsystemExit),
+    /// A subsystem failed more often than its restart intensity allows.
+    Escalated {
+        /// Its last end.
+        exit: SubsystemExit,
+        /// How often it had been restarted.
+        restarts: u32,
+    },
+    /// The stall watch, with policy `shutdown`, found a subsystem stalled.
+    Stalled {
+        /// The stalled subsystem.
+        name: &'static str,
+    },
 }
 
 /// What `run()` returns: why the overseer stopped and how every subsystem ended.
@@ -133,6 +144,12 @@ impl fmt::Display for ExitReport {
         match &self.cause {
             ShutdownCause::Requested => f.write_str("overseer shut down on request")?,
             ShutdownCause::SubsystemExited(exit) => write!(f, "overseer stopped because {exit}")?,
+            ShutdownCause::Escalated { exit, restarts } => write!(
+                f,
+                "overseer stopped because subsystem `{}` exceeded its restart intensity after {restarts} restarts; its last end: {}",
+                exit.name, exit.outcome
+            )?,
+            ShutdownCause::Stalled { name } => write!(f, "overseer stopped because subsystem `{name}` stalled")?,
         }
         for exit in &self.exits {
             write!(f, "; {exit}")?;
@@ -199,31 +216,37 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-/// Spawn a started subsystem under supervision: its outcome is always reported.
-pub(crate) fn supervise<E, Sp>(
+/// Run one incarnation of a subsystem to its end, catching a panic and honouring `abort`.
+pub(crate) async fn run_once<E>(
+    future: futures::future::BoxFuture<'static, Result<(), E>>,
+    abort: AbortRegistration,
+) -> ExitOutcome
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    match Abortable::new(AssertUnwindSafe(future).catch_unwind(), abort).await {
+        Ok(Ok(Ok(()))) => ExitOutcome::Ok,
+        Ok(Ok(Err(error))) => ExitOutcome::Err(render_error(&error)),
+        Ok(Err(payload)) => ExitOutcome::Panic(panic_message(payload.as_ref())),
+        Err(futures::future::Aborted) => ExitOutcome::Aborted,
+    }
+}
+
+/// Spawn `life` (a subsystem's whole supervised life) so that its final outcome is always
+/// reported, and it can be aborted as a whole.
+pub(crate) fn spawn_life<Sp: Spawner>(
     spawner: &Sp,
     name: &'static str,
+    task_name: &'static str,
     blocking: bool,
-    spawned: SpawnedSubsystem<E>,
-) -> (RunningSubsystem, AbortHandle)
-where
-    E: std::error::Error + Send + Sync + 'static + From<crate::OverseerError>,
-    Sp: Spawner,
-{
+    life: impl Future<Output = ExitOutcome> + Send + 'static,
+) -> (RunningSubsystem, AbortHandle) {
     let (report, outcome) = oneshot::channel();
     let (abort, registration) = AbortHandle::new_pair();
-    let task_name = spawned.name;
-    let work = Abortable::new(
-        AssertUnwindSafe(spawned.future).catch_unwind(),
-        registration,
-    );
     let task = async move {
-        let outcome = match work.await {
-            Ok(Ok(Ok(()))) => ExitOutcome::Ok,
-            Ok(Ok(Err(error))) => ExitOutcome::Err(render_error(&error)),
-            Ok(Err(payload)) => ExitOutcome::Panic(panic_message(payload.as_ref())),
-            Err(futures::future::Aborted) => ExitOutcome::Aborted,
-        };
+        let outcome = Abortable::new(life, registration)
+            .await
+            .unwrap_or(ExitOutcome::Aborted);
         match &outcome {
             ExitOutcome::Ok => tracing::debug!(subsystem = name, "subsystem ended cleanly"),
             other => tracing::warn!(subsystem = name, "subsystem {other}"),

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::future::{self, Either};
 use futures::stream::FuturesUnordered;
@@ -19,6 +19,7 @@ use crate::lifecycle::{ExitOutcome, ExitReport, RunningSubsystem, ShutdownCause,
 use crate::message::PriorityLevel;
 use crate::route::Route;
 use crate::spec::OverseerSpec;
+use crate::stall::StallWatch;
 
 /// The default overall shutdown deadline.
 pub const DEFAULT_SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
@@ -32,6 +33,7 @@ pub struct Core<Spec: OverseerSpec> {
     channels: Arc<Spec::Channels>,
     event_handler: Option<EventHandler<Spec>>,
     shutdown_deadline: Duration,
+    stall_watch: StallWatch,
 }
 
 impl<Spec: OverseerSpec> fmt::Debug for Core<Spec> {
@@ -51,12 +53,14 @@ impl<Spec: OverseerSpec> Core<Spec> {
         channels: Arc<Spec::Channels>,
         event_handler: Option<EventHandler<Spec>>,
         shutdown_deadline: Duration,
+        stall_watch: StallWatch,
     ) -> Self {
         Self {
             commands,
             channels,
             event_handler,
             shutdown_deadline,
+            stall_watch,
         }
     }
 
@@ -95,10 +99,37 @@ pub async fn broadcast_signal<S: Clone>(subsystems: &mut [&mut dyn Supervised<S>
     }
 }
 
-/// Send `signal` (normally the conclude signal) to every subsystem at once and collect exits
-/// until all have ended or `deadline` passes; whoever is still running then is aborted.
+/// Wait for subsystem ends until `until`, recording each; `true` once `name` (if given) has
+/// ended, or every subsystem has.
+async fn collect_exits(
+    running: &mut FuturesUnordered<RunningSubsystem>,
+    exits: &mut Vec<SubsystemExit>,
+    name: Option<&'static str>,
+    until: Instant,
+) -> bool {
+    loop {
+        if name.is_some_and(|name| exits.iter().any(|exit| exit.name == name)) {
+            return true;
+        }
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        match future::select(running.next(), Delay::new(left)).await {
+            Either::Left((Some(result), _)) => exits.push(flatten(result)),
+            Either::Left((None, _)) => return true,
+            Either::Right(_) => return false,
+        }
+    }
+}
+
+/// Stop every subsystem within one overall `deadline`, upstream first.
 ///
-/// `exits` holds ends already seen; the result lists every subsystem once.
+/// No subsystem is restarted any more. Each, in declared order, gets `signal` (normally the
+/// conclude signal) and its share of the time left to end, so what it flushes downstream still
+/// finds its consumers running; one that overruns its share keeps running while the next ones
+/// are told to conclude. Whoever still runs at the deadline is aborted. `exits` holds ends
+/// already seen; the result lists every subsystem once.
 pub async fn shutdown<S: Clone>(
     subsystems: &mut [&mut dyn Supervised<S>],
     running: &mut FuturesUnordered<RunningSubsystem>,
@@ -106,27 +137,31 @@ pub async fn shutdown<S: Clone>(
     deadline: Duration,
     mut exits: Vec<SubsystemExit>,
 ) -> Vec<SubsystemExit> {
-    {
-        let senders: Vec<_> = subsystems
-            .iter()
-            .filter_map(|subsystem| subsystem.signal_sender())
-            .collect();
-        let conclude = future::join_all(senders.into_iter().map(|sender| {
-            let signal = signal.clone();
-            async move {
-                // A subsystem that already ended has closed its signal channel.
-                let _ = sender.send(signal).await;
-            }
-        }));
-        let collect = async {
-            while let Some(result) = running.next().await {
-                exits.push(flatten(result));
-            }
-        };
-        let all_ended = future::join(conclude, collect);
-        futures::pin_mut!(all_ended);
-        let _ = future::select(all_ended, Delay::new(deadline)).await;
+    let end = Instant::now() + deadline;
+    for subsystem in subsystems.iter() {
+        subsystem.stop_restarting();
     }
+    for position in 0..subsystems.len() {
+        let name = subsystems[position].name();
+        if exits.iter().any(|exit| exit.name == name) {
+            continue;
+        }
+        let still_running = subsystems[position..]
+            .iter()
+            .filter(|subsystem| !exits.iter().any(|exit| exit.name == subsystem.name()))
+            .count()
+            .max(1) as u32;
+        let share = end.saturating_duration_since(Instant::now()) / still_running;
+        let until = Instant::now() + share;
+        if let Some(sender) = subsystems[position].signal_sender() {
+            // A subsystem that already ended has closed its signal channel.
+            let conclude = sender.send(signal.clone());
+            futures::pin_mut!(conclude);
+            let _ = future::select(conclude, Delay::new(share)).await;
+        }
+        collect_exits(running, &mut exits, Some(name), until).await;
+    }
+    collect_exits(running, &mut exits, None, end).await;
     for subsystem in subsystems.iter() {
         let name = subsystem.name();
         if !exits.iter().any(|exit| exit.name == name) {
@@ -151,6 +186,8 @@ enum Stop {
     Exited(Result<SubsystemExit, SubsystemExit>),
     /// Shutdown was requested, within this deadline (the default one when `None`).
     Requested(Option<Duration>),
+    /// The stall watch found this subsystem stalled, under policy `shutdown`.
+    Stalled(&'static str),
 }
 
 /// Drive `delivery` (a message or a signal on its way to a subsystem, which waits while that
@@ -197,21 +234,12 @@ async fn deliver<Spec: OverseerSpec, T>(
     }
 }
 
-/// Drive a built overseer until it stops; called by the generated `run()`, which passes the
-/// conclude signal of [`ConcludeSignal`](crate::ConcludeSignal).
-///
-/// Returns `Ok` with the report after a requested shutdown, and
-/// `Err(OverseerError::SubsystemExited)` naming the subsystem when one ended on its own.
-/// Both are noticed even while a message or signal waits for room in a full queue.
-pub async fn run<Spec>(
-    mut subsystems: Vec<&mut dyn Supervised<Spec::Signal>>,
+/// Serve commands until something stops the overseer.
+async fn serve<Spec: OverseerSpec>(
+    subsystems: &mut [&mut dyn Supervised<Spec::Signal>],
     running: &mut FuturesUnordered<RunningSubsystem>,
     core: &mut Core<Spec>,
-    conclude: impl Fn() -> Spec::Signal,
-) -> Result<ExitReport, OverseerError>
-where
-    Spec: OverseerSpec,
-{
+) -> Stop {
     let mut watermark = subsystems
         .iter()
         .map(|subsystem| subsystem.signals_sent())
@@ -222,7 +250,7 @@ where
     let mut queued: VecDeque<Command<Spec>> = VecDeque::new();
     // Commands read from the handle while a delivery waited, in the order they were sent.
     let mut read_ahead: VecDeque<Command<Spec>> = VecDeque::new();
-    let stop = loop {
+    loop {
         let command = match queued.pop_front().or_else(|| read_ahead.pop_front()) {
             Some(command) => command,
             None => {
@@ -238,14 +266,9 @@ where
                 };
                 futures::pin_mut!(next_command);
                 match future::select(next_exit, next_command).await {
-                    Either::Left((Some(result), _)) => break Stop::Exited(result),
-                    Either::Left((None, _)) => {
-                        // No subsystem runs at all: nothing left to oversee.
-                        return Ok(ExitReport {
-                            cause: ShutdownCause::Requested,
-                            exits: Vec::new(),
-                        });
-                    }
+                    Either::Left((Some(result), _)) => return Stop::Exited(result),
+                    // No subsystem runs at all: nothing left to oversee.
+                    Either::Left((None, _)) => return Stop::Requested(None),
                     Either::Right((Some(command), _)) => command,
                     Either::Right((None, _)) => {
                         // Every handle is gone; keep running until a subsystem ends.
@@ -278,11 +301,11 @@ where
                     Ok(Err(error)) => {
                         tracing::warn!(overseer = Spec::NAME, %error, "message from the handle not delivered");
                     }
-                    Err(stop) => break stop,
+                    Err(stop) => return stop,
                 }
             }
             Command::Signal(signal) => {
-                let delivery = broadcast_signal(&mut subsystems, signal);
+                let delivery = broadcast_signal(subsystems, signal);
                 let delivered = deliver(
                     delivery,
                     running,
@@ -293,17 +316,61 @@ where
                 .await;
                 match delivered {
                     Ok(()) => watermark += 1,
-                    Err(stop) => break stop,
+                    Err(stop) => return stop,
                 }
             }
-            Command::Shutdown { deadline } => break Stop::Requested(deadline),
+            Command::Shutdown { deadline } => return Stop::Requested(deadline),
+        }
+    }
+}
+
+/// Drive a built overseer until it stops; called by the generated `run()`, which passes the
+/// conclude signal of [`ConcludeSignal`](crate::ConcludeSignal).
+///
+/// Returns `Ok` with the report after a requested shutdown, and an error naming the subsystem
+/// when one ended for good on its own ([`OverseerError::SubsystemExited`]), exceeded its restart
+/// intensity ([`OverseerError::Escalated`]) or stalled under the `shutdown` stall policy. Each is
+/// noticed even while a message or signal waits for room in a full queue.
+pub async fn run<Spec>(
+    mut subsystems: Vec<&mut dyn Supervised<Spec::Signal>>,
+    running: &mut FuturesUnordered<RunningSubsystem>,
+    core: &mut Core<Spec>,
+    conclude: impl Fn() -> Spec::Signal,
+) -> Result<ExitReport, OverseerError>
+where
+    Spec: OverseerSpec,
+{
+    let probes = subsystems
+        .iter()
+        .filter_map(|subsystem| subsystem.stall_probe(core.stall_watch.default_threshold))
+        .collect();
+    let stop = {
+        let stall_watch = crate::stall::watch(probes, core.stall_watch.clone());
+        let serving = serve(&mut subsystems, running, core);
+        futures::pin_mut!(stall_watch, serving);
+        match future::select(serving, stall_watch).await {
+            Either::Left((stop, _)) => stop,
+            Either::Right((stalled, _)) => Stop::Stalled(stalled),
         }
     };
     match stop {
         Stop::Exited(result) => {
             let exit = flatten(result);
+            let escalated = subsystems
+                .iter()
+                .find(|subsystem| subsystem.name() == exit.name)
+                .filter(|subsystem| subsystem.escalated());
+            let (cause, escalated) = match escalated {
+                Some(subsystem) => (
+                    ShutdownCause::Escalated {
+                        exit: exit.clone(),
+                        restarts: subsystem.restarts(),
+                    },
+                    true,
+                ),
+                None => (ShutdownCause::SubsystemExited(exit.clone()), false),
+            };
             tracing::error!(overseer = Spec::NAME, "{exit}; shutting down the others");
-            let cause = ShutdownCause::SubsystemExited(exit.clone());
             let exits = shutdown(
                 &mut subsystems,
                 running,
@@ -312,8 +379,24 @@ where
                 vec![exit],
             )
             .await;
-            Err(OverseerError::SubsystemExited(Box::new(ExitReport {
-                cause,
+            let report = Box::new(ExitReport { cause, exits });
+            Err(if escalated {
+                OverseerError::Escalated(report)
+            } else {
+                OverseerError::SubsystemExited(report)
+            })
+        }
+        Stop::Stalled(name) => {
+            let exits = shutdown(
+                &mut subsystems,
+                running,
+                conclude(),
+                core.shutdown_deadline,
+                Vec::new(),
+            )
+            .await;
+            Err(OverseerError::Stalled(Box::new(ExitReport {
+                cause: ShutdownCause::Stalled { name },
                 exits,
             })))
         }

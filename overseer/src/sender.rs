@@ -4,9 +4,15 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::{self, Either};
+use futures_timer::Delay;
 
 use crate::error::TrySendError;
 use crate::message::{Priority, PriorityLevel, SignalsReceived};
+use crate::metrics::Metrics;
+use crate::request::{short_type_name, RequestError, Responder};
 use crate::route::Route;
 use crate::spec::OverseerSpec;
 
@@ -54,23 +60,82 @@ where
 
     /// Send on the receiver's unbounded lane. Only for traffic bounded by other means.
     fn send_unbounded_message(&mut self, msg: OutgoingMessage);
+
+    /// Send a request built around a [`Responder`] and wait for its answer, at most `timeout`
+    /// for sending and answering together.
+    ///
+    /// Cancellation-safe: dropping the returned future drops the answer's receiver, and the
+    /// responder's `respond` then hands the value back; nothing is left behind.
+    fn request<T, F>(
+        &mut self,
+        make: F,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<T, RequestError>> + Send
+    where
+        Self: Sized,
+        F: FnOnce(Responder<T>) -> OutgoingMessage,
+        T: Send + 'static,
+    {
+        let (responder, answer) = Responder::new();
+        let message = make(responder);
+        let request = short_type_name::<OutgoingMessage>();
+        async move {
+            let started = Instant::now();
+            let result = {
+                let exchange = async {
+                    self.send_message(message).await;
+                    answer.await
+                };
+                futures::pin_mut!(exchange);
+                match future::select(exchange, Delay::new(timeout)).await {
+                    Either::Left((Ok(value), _)) => Ok(value),
+                    Either::Left((Err(_), _)) => Err(RequestError::Unanswered { request }),
+                    Either::Right(_) => Err(RequestError::Timeout { request, timeout }),
+                }
+            };
+            if result.is_ok() {
+                self.observe_request(request, started.elapsed());
+            }
+            result
+        }
+    }
+
+    /// Record the response time of an answered request; the overseer's sender reports it as
+    /// `overseer_request_seconds`.
+    fn observe_request(&self, request: &'static str, elapsed: Duration) {
+        let _ = (request, elapsed);
+    }
 }
 
 /// The sender of one subsystem whose outgoing enum is `O`.
 pub struct OverseerSender<Spec: OverseerSpec, O> {
     channels: Arc<Spec::Channels>,
     signals_received: SignalsReceived,
+    subsystem: &'static str,
+    metrics: Option<Metrics>,
     _outgoing: PhantomData<fn(O)>,
 }
 
 impl<Spec: OverseerSpec, O> OverseerSender<Spec, O> {
     /// A sender that stamps messages with the given signal count.
-    pub fn new(channels: Arc<Spec::Channels>, signals_received: SignalsReceived) -> Self {
+    pub fn new(
+        subsystem: &'static str,
+        channels: Arc<Spec::Channels>,
+        signals_received: SignalsReceived,
+        metrics: Option<Metrics>,
+    ) -> Self {
         Self {
             channels,
             signals_received,
+            subsystem,
+            metrics,
             _outgoing: PhantomData,
         }
+    }
+
+    /// The subsystem this sender belongs to.
+    pub fn subsystem(&self) -> &'static str {
+        self.subsystem
     }
 
     /// The channels of all subsystems.
@@ -84,6 +149,8 @@ impl<Spec: OverseerSpec, O> Clone for OverseerSender<Spec, O> {
         Self {
             channels: Arc::clone(&self.channels),
             signals_received: self.signals_received.clone(),
+            subsystem: self.subsystem,
+            metrics: self.metrics.clone(),
             _outgoing: PhantomData,
         }
     }
@@ -149,6 +216,12 @@ where
                     log_send_failure(&error);
                 }
             }
+        }
+    }
+
+    fn observe_request(&self, request: &'static str, elapsed: Duration) {
+        if let Some(metrics) = &self.metrics {
+            metrics.request_answered(self.subsystem, request, elapsed);
         }
     }
 

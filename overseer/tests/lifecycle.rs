@@ -49,7 +49,7 @@ fn report_naming_alpha(error: &OverseerError) -> &ExitReport {
 fn cause_outcome(report: &ExitReport) -> &ExitOutcome {
     match &report.cause {
         ShutdownCause::SubsystemExited(exit) => &exit.outcome,
-        ShutdownCause::Requested => panic!("not a subsystem exit"),
+        other => panic!("not a subsystem exit: {other:?}"),
     }
 }
 

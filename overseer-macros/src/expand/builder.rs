@@ -139,9 +139,9 @@ pub(crate) fn expand(model: &Overlord) -> TokenStream {
                 #[doc(hidden)]
                 #[allow(non_camel_case_types)]
                 #(#cfg)*
-                #vis trait #slot_trait: ::overseer::Subsystem<#context<#consumed>, #error> {}
+                #vis trait #slot_trait: ::overseer::Subsystem<#context<#consumed>, #error> + ::core::marker::Send + 'static {}
                 #(#cfg)*
-                impl<T: ::overseer::Subsystem<#context<#consumed>, #error>> #slot_trait for T {}
+                impl<T: ::overseer::Subsystem<#context<#consumed>, #error> + ::core::marker::Send + 'static> #slot_trait for T {}
                 #[doc(hidden)]
                 #[allow(non_camel_case_types)]
                 #not
@@ -173,6 +173,10 @@ pub(crate) fn expand(model: &Overlord) -> TokenStream {
                 let field = &subsystem.name;
                 let with = format_ident!("{}_with", field);
                 let replace = format_ident!("replace_{}", field);
+                let factory = format_ident!("{}_factory", field);
+                let supervise = format_ident!("supervise_{}", field);
+                let factory_doc = format!("Set subsystem `{field}` from a factory, called again for every restart.");
+                let supervise_doc = format!("Supervise `{field}` with these settings instead of those of its attribute.");
                 let output = builder_type(replaced(position, quote!(__V)));
                 let bounds = setter_bounds(position, quote!(__V), &marker);
                 let replace_output = builder_type(replaced(position, quote!(__New)));
@@ -193,6 +197,21 @@ pub(crate) fn expand(model: &Overlord) -> TokenStream {
                         __Init: ::core::ops::FnOnce(#handle) -> ::core::result::Result<__V, #error> + ::core::marker::Send + 'static,
                     {
                         self.__set::<#module::#this, _>(::overseer::Init::Fn(::std::boxed::Box::new(init)))
+                    }
+                    #(#cfg)*
+                    #[doc = #factory_doc]
+                    pub fn #factory<__V, __Factory>(self, factory: __Factory) -> #output
+                    where
+                        #bounds
+                        __Factory: ::core::ops::FnMut() -> __V + ::core::marker::Send + 'static,
+                    {
+                        self.__set::<#module::#this, _>(::overseer::Init::Factory(::std::boxed::Box::new(factory)))
+                    }
+                    #(#cfg)*
+                    #[doc = #supervise_doc]
+                    pub fn #supervise(mut self, supervision: ::overseer::Supervision) -> Self {
+                        self.parts.supervision.insert(stringify!(#field), supervision);
+                        self
                     }
                     #(#cfg)*
                     #[doc = #replace_doc]
@@ -270,14 +289,14 @@ pub(crate) fn expand(model: &Overlord) -> TokenStream {
                 let consumed = subsystem.consumed_path();
                 build_bounds.push(quote!(#generic: #ready,));
                 if subsystem.cfg.is_empty() {
-                    build_bounds.push(quote!(<#generic as #ready>::Value: ::overseer::Subsystem<#context<#consumed>, #error>,));
+                    build_bounds.push(quote!(<#generic as #ready>::Value: ::overseer::Subsystem<#context<#consumed>, #error> + ::core::marker::Send + 'static,));
                 } else {
                     let slot_trait = format_ident!("__{}Slot_{}", name, subsystem.name);
                     build_bounds.push(quote!(<#generic as #ready>::Value: #slot_trait,));
                 }
                 let cfg = &subsystem.cfg;
                 let local = format_ident!("__value_{}", subsystem.name);
-                build_values.push(quote!(#(#cfg)* let #local = <#generic as #ready>::into_value(#var, &__handle)?;));
+                build_values.push(quote!(#(#cfg)* let #local = <#generic as #ready>::into_source(#var, &__handle)?;));
             }
             Slot::Baggage(baggage) => {
                 let ty = &baggage.ty;
@@ -315,7 +334,7 @@ pub(crate) fn expand(model: &Overlord) -> TokenStream {
             #(#cfg)*
             let #config = ::overseer::QueueConfig { message_capacity: #message_capacity, signal_capacity: #signal_capacity, priority: #priority };
             #(#cfg)*
-            let (#tx, #rx) = ::overseer::message_queue::<#payload>(stringify!(#field), #config);
+            let (#tx, #rx) = ::overseer::message_queue::<#payload>(stringify!(#field), #config, __metrics.as_ref());
         }
     });
     let channel_fields = model.running().map(|subsystem| {
@@ -327,14 +346,27 @@ pub(crate) fn expand(model: &Overlord) -> TokenStream {
     let launches = model.running().map(|subsystem| {
         let cfg = &subsystem.cfg;
         let field = &subsystem.name;
-        let (config, tx, rx) = (format_ident!("__config_{}", field), format_ident!("__tx_{}", field), format_ident!("__rx_{}", field));
+        let (config, tx, rx) = (
+            format_ident!("__config_{}", field),
+            format_ident!("__tx_{}", field),
+            format_ident!("__rx_{}", field),
+        );
         let value = format_ident!("__value_{}", field);
         let consumed = subsystem.consumed_path();
         let outgoing = subsystem.outgoing();
         let blocking = subsystem.blocking;
+        let declared = declared_supervision(subsystem);
         quote! {
             #(#cfg)*
-            let #value = __launcher.launch::<#consumed, #outgoing, _>(stringify!(#field), #value, #rx, #tx, #config, #blocking);
+            let #value = __launcher.launch::<#consumed, #outgoing, _>(
+                stringify!(#field),
+                #value,
+                #rx,
+                #tx,
+                #config,
+                #blocking,
+                __supervision.get(stringify!(#field)).copied().unwrap_or_else(|| #declared),
+            );
         }
     });
     let struct_subsystems = model.running().map(|subsystem| {
@@ -413,6 +445,18 @@ pub(crate) fn expand(model: &Overlord) -> TokenStream {
                 self
             }
 
+            /// Report per-channel Prometheus metrics into `metrics`' registry.
+            pub fn metrics(mut self, metrics: ::overseer::Metrics) -> Self {
+                self.parts.metrics = ::core::option::Option::Some(metrics);
+                self
+            }
+
+            /// How stalls are watched and what is done about them.
+            pub fn stall_watch(mut self, watch: ::overseer::StallWatch) -> Self {
+                self.parts.stall_watch = watch;
+                self
+            }
+
             /// A handle to the overseer this builder will build.
             pub fn handle(&self) -> #handle {
                 ::core::clone::Clone::clone(&self.parts.handle)
@@ -433,13 +477,16 @@ pub(crate) fn expand(model: &Overlord) -> TokenStream {
                     signal_capacity: __signal_capacity,
                     event_handler: __event_handler,
                     shutdown_deadline: __shutdown_deadline,
+                    metrics: __metrics,
+                    supervision: __supervision,
+                    stall_watch: __stall_watch,
                 } = self.parts;
                 let #state_pattern = ::overseer::Is::into_same(self.fields);
                 #spawner_var
                 #(#build_values)*
                 #(#queues)*
                 let __channels = ::overseer::__private::Arc::new(#channels { #(#channel_fields,)* });
-                let mut __launcher = ::overseer::Launcher::<#spec, S>::new(&__spawner, ::overseer::__private::Arc::clone(&__channels));
+                let mut __launcher = ::overseer::Launcher::<#spec, S>::new(&__spawner, ::overseer::__private::Arc::clone(&__channels), __metrics);
                 #(#launches)*
                 let running_subsystems = __launcher.into_running();
                 let overseer = #name {
@@ -447,7 +494,7 @@ pub(crate) fn expand(model: &Overlord) -> TokenStream {
                     #(#struct_baggage,)*
                     spawner: __spawner,
                     running_subsystems,
-                    core: ::overseer::Core::new(__commands, __channels, __event_handler, __shutdown_deadline),
+                    core: ::overseer::Core::new(__commands, __channels, __event_handler, __shutdown_deadline, __stall_watch),
                 };
                 ::core::result::Result::Ok((overseer, __handle))
             }
@@ -493,4 +540,37 @@ fn mentions_any(ty: &Type, params: &[Ident]) -> bool {
     };
     syn::visit::Visit::visit_type(&mut finder, ty);
     finder.found
+}
+
+/// The supervision the `#[subsystem(..)]` attribute declares, as an expression.
+fn declared_supervision(subsystem: &SubsystemField) -> TokenStream {
+    let restart = subsystem.restart.as_ref().map(|restart| {
+        let variant = match restart.to_string().as_str() {
+            "on_failure" => quote!(OnFailure),
+            "always" => quote!(Always),
+            _ => quote!(Never),
+        };
+        quote!(policy.restart = ::overseer::Restart::#variant;)
+    });
+    let intensity = subsystem
+        .intensity
+        .as_ref()
+        .map(|intensity| quote!(let intensity: u32 = #intensity; policy.intensity = intensity;));
+    let period = subsystem.period_ms.as_ref().map(|period| {
+        quote!(let period_ms: u64 = #period; policy.period = ::std::time::Duration::from_millis(period_ms);)
+    });
+    let stall = match &subsystem.stall_ms {
+        Some(stall) => {
+            quote!({ let stall_ms: u64 = #stall; ::core::option::Option::Some(::std::time::Duration::from_millis(stall_ms)) })
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    quote! {{
+        #[allow(unused_mut)]
+        let mut policy = ::overseer::RestartPolicy::default();
+        #restart
+        #intensity
+        #period
+        ::overseer::Supervision { restart: policy, stall_threshold: #stall }
+    }}
 }

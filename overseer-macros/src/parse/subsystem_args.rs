@@ -11,7 +11,8 @@ use super::Errors;
 use crate::model::{last_ident, Message, SendLane, SubsystemField};
 
 const FIELD_KEYS: &str =
-    "consumes: M, sends: [..], blocking, wip, message_capacity: N, signal_capacity: N, can_receive_priority_messages";
+    "consumes: M, sends: [..], blocking, wip, message_capacity: N, signal_capacity: N, can_receive_priority_messages, \
+     restart: never|on_failure|always, intensity: N, period_ms: N, stall_ms: N";
 
 enum Item {
     Key { key: Ident, value: KeyValue },
@@ -126,6 +127,10 @@ pub(super) fn parse_field(
         priority: false,
         message_capacity: None,
         signal_capacity: None,
+        restart: None,
+        intensity: None,
+        period_ms: None,
+        stall_ms: None,
         // The parentheses of `#[subsystem(..)]`: errors about the arguments as a whole point
         // inside them, where the fix goes.
         span: match &attr.meta {
@@ -183,6 +188,22 @@ pub(super) fn parse_field(
                     ("signal_capacity", KeyValue::Expr(expr)) => {
                         subsystem.signal_capacity = Some(expr)
                     }
+                    ("restart", KeyValue::Expr(expr)) => match &expr {
+                        Expr::Path(path)
+                            if path.path.get_ident().is_some_and(|ident| {
+                                ident == "never" || ident == "on_failure" || ident == "always"
+                            }) =>
+                        {
+                            subsystem.restart = path.path.get_ident().cloned();
+                        }
+                        _ => errors.push_spanned(
+                            &expr,
+                            "`restart` is one of `never`, `on_failure` or `always`",
+                        ),
+                    },
+                    ("intensity", KeyValue::Expr(expr)) => subsystem.intensity = Some(expr),
+                    ("period_ms", KeyValue::Expr(expr)) => subsystem.period_ms = Some(expr),
+                    ("stall_ms", KeyValue::Expr(expr)) => subsystem.stall_ms = Some(expr),
                     _ => errors.push(syn::Error::new(
                         key.span(),
                         format!(
