@@ -94,6 +94,7 @@ mod spec;
 pub mod stall;
 mod subsystem;
 pub mod supervisor;
+pub mod testing;
 mod timeout;
 pub mod topology;
 

@@ -107,6 +107,18 @@ pub(crate) fn expand(model: &Overlord) -> TokenStream {
             }
         }
 
+        impl #spec {
+            /// A context for the subsystem consuming `M`, and the handle that plays the rest of
+            /// the overseer in a test: see `overseer::testing`.
+            pub fn harness<M, Sp>(spawner: Sp) -> (#context<M>, ::overseer::testing::TestHandle<M, #spec>)
+            where
+                M: AssociateOutgoing + ::overseer::Consumed<#channels>,
+                Sp: ::overseer::Spawner + 'static,
+            {
+                ::overseer::testing::harness::<M, <M as AssociateOutgoing>::OutgoingMessages, #spec, Sp>(spawner)
+            }
+        }
+
         #[doc = #handle_doc]
         #vis type #handle = ::overseer::Handle<#spec>;
 

@@ -151,6 +151,25 @@ pub(crate) fn expand(model: &Overlord) -> TokenStream {
         }
     });
 
+    let test_queues = consumed.iter().filter(|(subsystem, ..)| !subsystem.wip).map(|(subsystem, path, _)| {
+        let cfg = &subsystem.cfg;
+        let name = &subsystem.name;
+        let payload = payload(path);
+        let (tx, rx) = (quote::format_ident!("__tx_{}", name), quote::format_ident!("__rx_{}", name));
+        let convert = if model.args.boxed_messages { quote!(|payload: #payload| #all_messages::from(*payload)) } else { quote!(|payload: #payload| #all_messages::from(payload)) };
+        quote! {
+            #(#cfg)*
+            let (#tx, #rx) = ::overseer::message_queue::<#payload>(stringify!(#name), config, ::core::option::Option::None);
+            #(#cfg)*
+            queues.push(::overseer::testing::TestQueue::new(stringify!(#name), #rx, #convert));
+        }
+    });
+    let test_fields = consumed.iter().filter(|(subsystem, ..)| !subsystem.wip).map(|(subsystem, ..)| {
+        let cfg = &subsystem.cfg;
+        let name = &subsystem.name;
+        let tx = quote::format_ident!("__tx_{}", name);
+        quote!(#(#cfg)* #name: #tx)
+    });
     let enum_doc = format!(
         "Every message of `{}`, one variant per consumed message type.",
         model.name
@@ -181,6 +200,15 @@ pub(crate) fn expand(model: &Overlord) -> TokenStream {
             #(#channel_fields,)*
         }
         #(#consumed_impls)*
+
+        impl ::overseer::testing::TestChannels for #channels {
+            type AllMessages = #all_messages;
+            fn for_test(config: ::overseer::QueueConfig) -> (Self, ::std::vec::Vec<::overseer::testing::TestQueue<#all_messages>>) {
+                let mut queues = ::std::vec::Vec::new();
+                #(#test_queues)*
+                (Self { #(#test_fields,)* }, queues)
+            }
+        }
     }
 }
 
