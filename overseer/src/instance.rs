@@ -2,6 +2,7 @@
 //! under supervision.
 
 use std::fmt;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use futures_timer::Delay;
 use crate::channel::{signal_channel, MessageReceiver, MessageSender, QueueConfig};
 use crate::context::OverseerContext;
 use crate::error::{OverseerError, TrySendError};
-use crate::lifecycle::{run_once, spawn_life, ExitOutcome, RunningSubsystem};
+use crate::lifecycle::{panic_message, run_once, spawn_life, ExitOutcome, RunningSubsystem};
 use crate::message::{make_packet, Priority, SignalsReceived};
 use crate::metrics::Metrics;
 use crate::route::Consumed;
@@ -361,6 +362,22 @@ where
     }
 }
 
+/// Holds `overseer_subsystem_up` at 1 while alive.
+struct UpGauge<'a>(&'a prometheus::IntGauge);
+
+impl<'a> UpGauge<'a> {
+    fn raise(gauge: &'a prometheus::IntGauge) -> Self {
+        gauge.set(1);
+        Self(gauge)
+    }
+}
+
+impl Drop for UpGauge<'_> {
+    fn drop(&mut self) {
+        self.0.set(0);
+    }
+}
+
 /// A number in `0.0..1.0` for backoff jitter; quality hardly matters, independence from other
 /// subsystems does.
 fn jitter_unit() -> f64 {
@@ -457,18 +474,18 @@ where
                     signals_received.clone(),
                     Arc::clone(&spawner),
                 );
-                let spawned = subsystem.start(context);
                 let (abort, registration) = AbortHandle::new_pair();
                 if let Ok(mut current) = shared.current.lock() {
                     *current = Some(abort);
                 }
-                if let Some(up) = &up {
-                    up.set(1);
-                }
-                let outcome = run_once(spawned.future, registration).await;
-                if let Some(up) = &up {
-                    up.set(0);
-                }
+                let outcome = {
+                    // Down again when this incarnation ends, aborted or not.
+                    let _up = up.as_ref().map(UpGauge::raise);
+                    match std::panic::catch_unwind(AssertUnwindSafe(|| subsystem.start(context))) {
+                        Ok(spawned) => run_once(spawned.future, registration).await,
+                        Err(payload) => ExitOutcome::Panic(panic_message(payload.as_ref())),
+                    }
+                };
                 if shared.stopping.load(Ordering::Acquire) {
                     break outcome;
                 }

@@ -206,7 +206,7 @@ pub(crate) fn render_error(error: &(dyn std::error::Error + 'static)) -> String 
     rendered
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(message) = payload.downcast_ref::<&str>() {
         (*message).to_owned()
     } else if let Some(message) = payload.downcast_ref::<String>() {
