@@ -1,7 +1,7 @@
 //! Test one subsystem in isolation: give it a real context, feed it messages and signals, and
 //! read what it sends as `AllMessages` — all with timeouts, none of the other subsystems needed.
 //!
-//! The macro generates `<Name>Spec::harness::<M>(spawner)` for every overseer; it returns the
+//! The macro generates `<Name>Spec::harness::<M, _>(spawner)` for every overseer; it returns the
 //! context to `start` the subsystem consuming `M` with, and the [`TestHandle`] that plays the
 //! rest of the overseer.
 
@@ -23,27 +23,40 @@ use crate::sender::OverseerSender;
 use crate::spawner::Spawner;
 use crate::spec::OverseerSpec;
 
+/// Polls one queue for its next message, as `AllMessages`.
+type PollNext<A> = Box<dyn FnMut(&mut Context<'_>) -> Poll<Option<A>> + Send>;
+
 /// One queue of the test channels: who reads it, and how its messages become `AllMessages`.
 pub struct TestQueue<A> {
     subsystem: &'static str,
     receiver: Box<dyn Any + Send>,
-    poll: Box<dyn FnMut(&mut Context<'_>) -> Poll<Option<A>> + Send>,
+    poll: PollNext<A>,
 }
 
 impl<A> fmt::Debug for TestQueue<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TestQueue").field("subsystem", &self.subsystem).finish_non_exhaustive()
+        f.debug_struct("TestQueue")
+            .field("subsystem", &self.subsystem)
+            .finish_non_exhaustive()
     }
 }
 
 impl<A: 'static> TestQueue<A> {
     /// A queue of `subsystem` whose payloads become `A` through `convert`.
-    pub fn new<P: Send + 'static>(subsystem: &'static str, receiver: MessageReceiver<P>, convert: fn(P) -> A) -> Self {
+    pub fn new<P: Send + 'static>(
+        subsystem: &'static str,
+        receiver: MessageReceiver<P>,
+        convert: fn(P) -> A,
+    ) -> Self {
         let mut reader = receiver.clone();
         Self {
             subsystem,
             receiver: Box::new(receiver),
-            poll: Box::new(move |cx| reader.poll_next_packet(cx).map(|packet| packet.map(|packet| convert(packet.message)))),
+            poll: Box::new(move |cx| {
+                reader
+                    .poll_next_packet(cx)
+                    .map(|packet| packet.map(|packet| convert(packet.message)))
+            }),
         }
     }
 }
@@ -94,10 +107,14 @@ where
 }
 
 /// Queue capacities of the harness: roomy, so tests do not block by accident.
-const TEST_QUEUES: QueueConfig = QueueConfig { message_capacity: 1024, signal_capacity: 64, priority: true };
+const TEST_QUEUES: QueueConfig = QueueConfig {
+    message_capacity: 1024,
+    signal_capacity: 64,
+    priority: true,
+};
 
 /// A context for the subsystem consuming `M` (whose outgoing enum is `O`) and the handle that
-/// feeds it and reads what it sends. Prefer the generated `<Name>Spec::harness::<M>(spawner)`.
+/// feeds it and reads what it sends. Prefer the generated `<Name>Spec::harness::<M, _>(spawner)`.
 pub fn harness<M, O, Spec, Sp>(spawner: Sp) -> (OverseerContext<M, O, Spec>, TestHandle<M, Spec>)
 where
     Spec: OverseerSpec,
@@ -107,10 +124,17 @@ where
 {
     let (channels, mut outgoing) = <Spec::Channels as TestChannels>::for_test(TEST_QUEUES);
     let queue = M::queue(&channels).clone();
-    let own = outgoing.iter().position(|test_queue| test_queue.subsystem == queue.subsystem());
+    let own = outgoing
+        .iter()
+        .position(|test_queue| test_queue.subsystem == queue.subsystem());
     let receiver = own
         .map(|position| outgoing.remove(position))
-        .and_then(|test_queue| test_queue.receiver.downcast::<MessageReceiver<M::Payload>>().ok());
+        .and_then(|test_queue| {
+            test_queue
+                .receiver
+                .downcast::<MessageReceiver<M::Payload>>()
+                .ok()
+        });
     // The generated channels always have a queue per consumed message; a fresh one keeps the
     // harness usable even for a hand-written `TestChannels`.
     let messages = match receiver {
@@ -119,9 +143,29 @@ where
     };
     let (signals, signal_receiver) = signal_channel(TEST_QUEUES.signal_capacity);
     let signals_received = SignalsReceived::default();
-    let sender = OverseerSender::new(queue.subsystem(), Arc::new(channels), signals_received.clone(), None);
-    let context = OverseerContext::new(queue.subsystem(), messages, signal_receiver, sender, signals_received, Arc::new(spawner));
-    (context, TestHandle { queue, signals, signals_sent: 0, outgoing })
+    let sender = OverseerSender::new(
+        queue.subsystem(),
+        Arc::new(channels),
+        signals_received.clone(),
+        None,
+    );
+    let context = OverseerContext::new(
+        queue.subsystem(),
+        messages,
+        signal_receiver,
+        sender,
+        signals_received,
+        Arc::new(spawner),
+    );
+    (
+        context,
+        TestHandle {
+            queue,
+            signals,
+            signals_sent: 0,
+            outgoing,
+        },
+    )
 }
 
 impl<M, Spec> TestHandle<M, Spec>
@@ -133,12 +177,18 @@ where
     /// so far.
     pub async fn send(&mut self, message: M) -> Result<(), HarnessError> {
         let packet = make_packet(self.signals_sent, message.into_payload());
-        self.queue.send(packet, PriorityLevel::Normal).await.map_err(|_| HarnessError::Gone)
+        self.queue
+            .send(packet, PriorityLevel::Normal)
+            .await
+            .map_err(|_| HarnessError::Gone)
     }
 
     /// Send a signal to the subsystem under test.
     pub async fn signal(&mut self, signal: Spec::Signal) -> Result<(), HarnessError> {
-        self.signals.send(signal).await.map_err(|_| HarnessError::Gone)?;
+        self.signals
+            .send(signal)
+            .await
+            .map_err(|_| HarnessError::Gone)?;
         self.signals_sent += 1;
         Ok(())
     }

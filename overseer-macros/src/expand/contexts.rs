@@ -110,12 +110,11 @@ pub(crate) fn expand(model: &Overlord) -> TokenStream {
         impl #spec {
             /// A context for the subsystem consuming `M`, and the handle that plays the rest of
             /// the overseer in a test: see `overseer::testing`.
-            pub fn harness<M, Sp>(spawner: Sp) -> (#context<M>, ::overseer::testing::TestHandle<M, #spec>)
+            pub fn harness<M>(spawner: impl ::overseer::Spawner + 'static) -> (#context<M>, ::overseer::testing::TestHandle<M, #spec>)
             where
                 M: AssociateOutgoing + ::overseer::Consumed<#channels>,
-                Sp: ::overseer::Spawner + 'static,
             {
-                ::overseer::testing::harness::<M, <M as AssociateOutgoing>::OutgoingMessages, #spec, Sp>(spawner)
+                ::overseer::testing::harness::<M, <M as AssociateOutgoing>::OutgoingMessages, #spec, _>(spawner)
             }
         }
 
