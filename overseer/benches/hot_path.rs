@@ -4,7 +4,12 @@
 //! `cargo bench -p overseer --bench hot_path` prints a table of ns/message and ratios, each
 //! the median of several runs measured in the same process. Under `cargo test` it runs once,
 //! small, as a smoke test.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, missing_debug_implementations)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    missing_debug_implementations
+)]
 
 use std::time::{Duration, Instant};
 
@@ -94,7 +99,10 @@ async fn overseer_run(count: u64, metrics: bool) -> Duration {
     let (done, finished) = oneshot::channel();
     let mut builder = Stream::builder()
         .producer(Producer { count })
-        .consumer(Consumer { count, done: Some(done) })
+        .consumer(Consumer {
+            count,
+            done: Some(done),
+        })
         .spawner(TokioSpawner::current().unwrap())
         .message_channel_capacity(1024);
     if metrics {
@@ -133,8 +141,16 @@ fn median(mut samples: Vec<f64>) -> f64 {
 
 fn main() {
     let full = std::env::args().any(|arg| arg == "--bench");
-    let (count, runs) = if full { (1_000_000u64, 9) } else { (10_000u64, 1) };
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let (count, runs) = if full {
+        (1_000_000u64, 9)
+    } else {
+        (10_000u64, 1)
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let per_message = |elapsed: Duration| elapsed.as_nanos() as f64 / count as f64;
     let mut raw = Vec::new();
     let mut off = Vec::new();
@@ -147,6 +163,13 @@ fn main() {
     let (raw, off, on) = (median(raw), median(off), median(on));
     println!("hot path, u8 messages, {count} per run, median of {runs} runs:");
     println!("  raw async-channel pair      {raw:>8.1} ns/msg   1.00x");
-    println!("  overseer, metrics off       {off:>8.1} ns/msg   {:.2}x raw", off / raw);
-    println!("  overseer, metrics on        {on:>8.1} ns/msg   {:.2}x raw   {:+.1}% vs metrics off", on / raw, (on / off - 1.0) * 100.0);
+    println!(
+        "  overseer, metrics off       {off:>8.1} ns/msg   {:.2}x raw",
+        off / raw
+    );
+    println!(
+        "  overseer, metrics on        {on:>8.1} ns/msg   {:.2}x raw   {:+.1}% vs metrics off",
+        on / raw,
+        (on / off - 1.0) * 100.0
+    );
 }

@@ -1,6 +1,12 @@
 //! The macro records the static graph; `topology()` returns it with DOT, Mermaid and the
 //! bounded cycles that could deadlock.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, missing_debug_implementations, dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    missing_debug_implementations,
+    dead_code
+)]
 
 use overseer::topology::EdgeKind;
 use overseer::*;

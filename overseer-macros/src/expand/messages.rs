@@ -164,12 +164,15 @@ pub(crate) fn expand(model: &Overlord) -> TokenStream {
             queues.push(::overseer::testing::TestQueue::new(stringify!(#name), #rx, #convert));
         }
     });
-    let test_fields = consumed.iter().filter(|(subsystem, ..)| !subsystem.wip).map(|(subsystem, ..)| {
-        let cfg = &subsystem.cfg;
-        let name = &subsystem.name;
-        let tx = quote::format_ident!("__tx_{}", name);
-        quote!(#(#cfg)* #name: #tx)
-    });
+    let test_fields = consumed
+        .iter()
+        .filter(|(subsystem, ..)| !subsystem.wip)
+        .map(|(subsystem, ..)| {
+            let cfg = &subsystem.cfg;
+            let name = &subsystem.name;
+            let tx = quote::format_ident!("__tx_{}", name);
+            quote!(#(#cfg)* #name: #tx)
+        });
     let enum_doc = format!(
         "Every message of `{}`, one variant per consumed message type.",
         model.name
