@@ -22,7 +22,7 @@ use crate::sender::OverseerSender;
 use crate::spawner::{SharedSpawner, Spawner};
 use crate::spec::OverseerSpec;
 use crate::subsystem::Subsystem;
-use crate::supervisor::{Decision, RestartPolicy, RestartTracker};
+use crate::supervisor::{Decision, RestartPolicy, RestartReason, RestartTracker};
 
 /// How one subsystem is supervised: its restart policy and stall threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -51,6 +51,14 @@ impl<T> fmt::Debug for Source<T> {
 }
 
 impl<T> Source<T> {
+    /// Whether [`next_instance`](Self::next_instance) has an instance to give.
+    pub fn has_next(&self) -> bool {
+        match self {
+            Self::Once(value) => value.is_some(),
+            Self::Factory(_) => true,
+        }
+    }
+
     /// The next instance, if any.
     pub fn next_instance(&mut self) -> Option<T> {
         match self {
@@ -495,6 +503,16 @@ where
                     tracker.on_exit(&outcome, Instant::now(), jitter_unit())
                 };
                 match decision {
+                    Decision::Restart { reason, .. } if !source.has_next() => {
+                        // Not a restart: nothing to restart with. Keep what ended it.
+                        let ended = match reason {
+                            RestartReason::Stall => "stalled".to_owned(),
+                            _ => outcome.to_string(),
+                        };
+                        break ExitOutcome::Err(format!(
+                            "`{name}` {ended}, and cannot be restarted: it was given as a value; give it with `{name}_factory(|| ..)` to restart it"
+                        ));
+                    }
                     Decision::Restart { delay, reason } => {
                         let restarts = shared.restarts.fetch_add(1, Ordering::Relaxed) + 1;
                         tracing::warn!(

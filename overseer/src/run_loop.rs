@@ -157,7 +157,9 @@ pub async fn shutdown<S: Clone>(
             // A subsystem that already ended has closed its signal channel.
             let conclude = sender.send(signal.clone());
             futures::pin_mut!(conclude);
-            let _ = future::select(conclude, Delay::new(share)).await;
+            if let Either::Left((Ok(()), _)) = future::select(conclude, Delay::new(share)).await {
+                subsystems[position].count_signal();
+            }
         }
         collect_exits(running, &mut exits, Some(name), until).await;
     }

@@ -114,6 +114,98 @@ impl StallDetector {
     }
 }
 
+/// What the stall watch needs of one subsystem, detached from the overseer's borrows.
+#[doc(hidden)]
+pub struct StallProbe {
+    pub(crate) name: &'static str,
+    pub(crate) threshold: Duration,
+    pub(crate) received: Box<dyn Fn() -> u64 + Send + Sync>,
+    pub(crate) queued: Box<dyn Fn() -> usize + Send + Sync>,
+    pub(crate) restart: Box<dyn Fn() + Send + Sync>,
+    pub(crate) mark: Box<dyn Fn(bool) + Send + Sync>,
+}
+
+impl fmt::Debug for StallProbe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StallProbe")
+            .field("name", &self.name)
+            .field("threshold", &self.threshold)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The watched subsystems and what the watch knows of them. When the watch ends (the run loop
+/// stopped, or a stall under policy `shutdown` stopped it), nobody watches any more, so no
+/// `overseer_subsystem_stalled` gauge is left claiming a stall.
+struct Watched {
+    probes: Vec<StallProbe>,
+    detectors: Vec<StallDetector>,
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        for (probe, detector) in self.probes.iter().zip(&self.detectors) {
+            if detector.is_stalled() {
+                (probe.mark)(false);
+            }
+        }
+    }
+}
+
+/// Watch `probes` until a stall calls for shutdown (returning the stalled subsystem's name);
+/// with other policies this never returns.
+pub(crate) async fn watch(probes: Vec<StallProbe>, watch: StallWatch) -> &'static str {
+    let Some(shortest) = probes.iter().map(|probe| probe.threshold).min() else {
+        return std::future::pending().await;
+    };
+    let tick = (shortest / 4).clamp(Duration::from_millis(5), Duration::from_secs(1));
+    let mut watched = Watched {
+        detectors: vec![StallDetector::default(); probes.len()],
+        probes,
+    };
+    loop {
+        futures_timer::Delay::new(tick).await;
+        let now = Instant::now();
+        let Watched { probes, detectors } = &mut watched;
+        for (probe, detector) in probes.iter().zip(detectors.iter_mut()) {
+            match detector.observe(
+                probe.name,
+                (probe.received)(),
+                (probe.queued)(),
+                now,
+                probe.threshold,
+            ) {
+                StallEvent::None => {}
+                StallEvent::Ended => {
+                    (probe.mark)(false);
+                    tracing::info!(
+                        subsystem = probe.name,
+                        "subsystem receives again; stall over"
+                    );
+                }
+                StallEvent::Began(stall) => {
+                    (probe.mark)(true);
+                    tracing::warn!(
+                        subsystem = stall.subsystem,
+                        queued = stall.queued,
+                        oldest_message_age = ?stall.stalled_for,
+                        policy = ?watch.policy,
+                        "subsystem stalled: messages wait but nothing is received"
+                    );
+                    if let Some(hook) = &watch.hook {
+                        hook(&stall);
+                    }
+                    match watch.policy {
+                        StallPolicy::Report => {}
+                        StallPolicy::Restart => (probe.restart)(),
+                        StallPolicy::Shutdown => return stall.subsystem,
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,76 +266,6 @@ mod tests {
                 detector.observe("s", 5, 0, start + Duration::from_secs(tick), THRESHOLD),
                 StallEvent::None
             );
-        }
-    }
-}
-
-/// What the stall watch needs of one subsystem, detached from the overseer's borrows.
-#[doc(hidden)]
-pub struct StallProbe {
-    pub(crate) name: &'static str,
-    pub(crate) threshold: Duration,
-    pub(crate) received: Box<dyn Fn() -> u64 + Send + Sync>,
-    pub(crate) queued: Box<dyn Fn() -> usize + Send + Sync>,
-    pub(crate) restart: Box<dyn Fn() + Send + Sync>,
-    pub(crate) mark: Box<dyn Fn(bool) + Send + Sync>,
-}
-
-/// Watch `probes` until a stall calls for shutdown (returning the stalled subsystem's name);
-/// with other policies this never returns.
-impl fmt::Debug for StallProbe {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StallProbe")
-            .field("name", &self.name)
-            .field("threshold", &self.threshold)
-            .finish_non_exhaustive()
-    }
-}
-
-pub(crate) async fn watch(probes: Vec<StallProbe>, watch: StallWatch) -> &'static str {
-    let Some(shortest) = probes.iter().map(|probe| probe.threshold).min() else {
-        return std::future::pending().await;
-    };
-    let tick = (shortest / 4).clamp(Duration::from_millis(5), Duration::from_secs(1));
-    let mut detectors = vec![StallDetector::default(); probes.len()];
-    loop {
-        futures_timer::Delay::new(tick).await;
-        let now = Instant::now();
-        for (probe, detector) in probes.iter().zip(detectors.iter_mut()) {
-            match detector.observe(
-                probe.name,
-                (probe.received)(),
-                (probe.queued)(),
-                now,
-                probe.threshold,
-            ) {
-                StallEvent::None => {}
-                StallEvent::Ended => {
-                    (probe.mark)(false);
-                    tracing::info!(
-                        subsystem = probe.name,
-                        "subsystem receives again; stall over"
-                    );
-                }
-                StallEvent::Began(stall) => {
-                    (probe.mark)(true);
-                    tracing::warn!(
-                        subsystem = stall.subsystem,
-                        queued = stall.queued,
-                        oldest_message_age = ?stall.stalled_for,
-                        policy = ?watch.policy,
-                        "subsystem stalled: messages wait but nothing is received"
-                    );
-                    if let Some(hook) = &watch.hook {
-                        hook(&stall);
-                    }
-                    match watch.policy {
-                        StallPolicy::Report => {}
-                        StallPolicy::Restart => (probe.restart)(),
-                        StallPolicy::Shutdown => return stall.subsystem,
-                    }
-                }
-            }
         }
     }
 }

@@ -382,7 +382,7 @@ mod tests {
                 }
                 prop_assert!(tracker.valid());
                 let window = granted.iter().filter(|at| now.saturating_duration_since(**at) <= policy.period).count();
-                prop_assert!(window as u32 <= intensity.max(0));
+                prop_assert!(window as u32 <= intensity);
             }
         }
     }

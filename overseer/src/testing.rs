@@ -1,7 +1,7 @@
 //! Test one subsystem in isolation: give it a real context, feed it messages and signals, and
 //! read what it sends as `AllMessages` — all with timeouts, none of the other subsystems needed.
 //!
-//! The macro generates `<Name>Spec::harness::<M, _>(spawner)` for every overseer; it returns the
+//! The macro generates `<Name>Spec::harness::<M>(spawner)` for every overseer; it returns the
 //! context to `start` the subsystem consuming `M` with, and the [`TestHandle`] that plays the
 //! rest of the overseer.
 
@@ -114,7 +114,7 @@ const TEST_QUEUES: QueueConfig = QueueConfig {
 };
 
 /// A context for the subsystem consuming `M` (whose outgoing enum is `O`) and the handle that
-/// feeds it and reads what it sends. Prefer the generated `<Name>Spec::harness::<M, _>(spawner)`.
+/// feeds it and reads what it sends. Prefer the generated `<Name>Spec::harness::<M>(spawner)`.
 pub fn harness<M, O, Spec, Sp>(spawner: Sp) -> (OverseerContext<M, O, Spec>, TestHandle<M, Spec>)
 where
     Spec: OverseerSpec,
