@@ -11,7 +11,7 @@ use futures::Stream;
 use crate::channel::MessageReceiver;
 use crate::error::OverseerError;
 use crate::message::{FromOverseer, MessagePacket, SignalsReceived};
-use crate::route::{Consumed, Route};
+use crate::route::{Consumable, Route};
 use crate::sender::{OverseerSender, SubsystemSender};
 use crate::spawner::SharedSpawner;
 use crate::spec::OverseerSpec;
@@ -109,7 +109,7 @@ pub trait SubsystemContext: Send + 'static {
 pub struct OverseerContext<M, O, Spec>
 where
     Spec: OverseerSpec,
-    M: Consumed<Spec::Channels>,
+    M: Consumable<Spec::Channels>,
 {
     name: &'static str,
     messages: MessageReceiver<M::Payload>,
@@ -125,7 +125,7 @@ where
 impl<M, O, Spec> fmt::Debug for OverseerContext<M, O, Spec>
 where
     Spec: OverseerSpec,
-    M: Consumed<Spec::Channels>,
+    M: Consumable<Spec::Channels>,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OverseerContext")
@@ -145,7 +145,7 @@ enum Next<P, S> {
 impl<M, O, Spec> OverseerContext<M, O, Spec>
 where
     Spec: OverseerSpec,
-    M: Consumed<Spec::Channels>,
+    M: Consumable<Spec::Channels>,
 {
     pub(crate) fn new(
         name: &'static str,
@@ -268,7 +268,7 @@ where
 impl<M, O, Spec> SubsystemContext for OverseerContext<M, O, Spec>
 where
     Spec: OverseerSpec,
-    M: Consumed<Spec::Channels> + fmt::Debug,
+    M: Consumable<Spec::Channels> + fmt::Debug,
     O: Route<Spec::Channels> + fmt::Debug,
 {
     type Message = M;

@@ -17,7 +17,7 @@ use crate::error::{OverseerError, TrySendError};
 use crate::lifecycle::{panic_message, run_once, spawn_life, ExitOutcome, RunningSubsystem};
 use crate::message::{make_packet, Priority, SignalsReceived};
 use crate::metrics::Metrics;
-use crate::route::Consumed;
+use crate::route::Consumable;
 use crate::sender::OverseerSender;
 use crate::spawner::{SharedSpawner, Spawner};
 use crate::spec::OverseerSpec;
@@ -128,7 +128,7 @@ impl<P, S> fmt::Debug for SubsystemInstance<P, S> {
 pub struct OverseenSubsystem<M, Spec>
 where
     Spec: OverseerSpec,
-    M: Consumed<Spec::Channels>,
+    M: Consumable<Spec::Channels>,
 {
     /// The running instance; `None` only for hand-built overseers.
     pub instance: Option<SubsystemInstance<M::Payload, Spec::Signal>>,
@@ -137,7 +137,7 @@ where
 impl<M, Spec> fmt::Debug for OverseenSubsystem<M, Spec>
 where
     Spec: OverseerSpec,
-    M: Consumed<Spec::Channels>,
+    M: Consumable<Spec::Channels>,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OverseenSubsystem")
@@ -149,7 +149,7 @@ where
 impl<M, Spec> OverseenSubsystem<M, Spec>
 where
     Spec: OverseerSpec,
-    M: Consumed<Spec::Channels>,
+    M: Consumable<Spec::Channels>,
 {
     /// Send a message with normal priority.
     pub async fn send_message(&mut self, message: M) -> Result<(), Spec::Error> {
@@ -257,7 +257,7 @@ pub trait Supervised<S>: Send {
 impl<M, Spec> Supervised<Spec::Signal> for OverseenSubsystem<M, Spec>
 where
     Spec: OverseerSpec,
-    M: Consumed<Spec::Channels>,
+    M: Consumable<Spec::Channels>,
 {
     fn name(&self) -> &'static str {
         self.instance
@@ -443,7 +443,7 @@ where
         supervision: Supervision,
     ) -> OverseenSubsystem<M, Spec>
     where
-        M: Consumed<Spec::Channels>,
+        M: Consumable<Spec::Channels>,
         O: 'static,
         Sub: Subsystem<OverseerContext<M, O, Spec>, Spec::Error> + Send + 'static,
         OverseerContext<M, O, Spec>: crate::SubsystemContext,

@@ -118,7 +118,7 @@ pub use message::{
 };
 pub use metrics::Metrics;
 pub use request::{RequestError, Responder};
-pub use route::{Consumed, Route};
+pub use route::{Consumable, Consumed, Route};
 pub use run_loop::Core;
 pub use sender::{OverseerSender, SubsystemSender};
 pub use spawner::{Spawner, TokioSpawner};

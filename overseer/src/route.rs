@@ -1,7 +1,8 @@
 //! How a message finds its queue.
 //!
-//! The macro implements [`Consumed`] for every consumed message type (pointing at that
-//! subsystem's queue in the generated `ChannelsOut`) and [`Route`] for the outgoing enums and
+//! The macro implements [`Consumable`] for every consumed message type (how it travels), and
+//! [`Consumed`] for those whose consumer runs (pointing at that subsystem's queue in the
+//! generated `ChannelsOut`; a `wip` consumer has none), and [`Route`] for the outgoing enums and
 //! `AllMessages` (a match that forwards to the variant's [`Consumed`] queue). A sender that
 //! sends a concrete message type therefore goes straight to the queue, with no enum in between.
 
@@ -11,17 +12,22 @@ use crate::channel::MessageSender;
 use crate::error::{OverseerError, TrySendError};
 use crate::message::{make_packet, PriorityLevel};
 
-/// A message type consumed by exactly one subsystem of the overseer whose channels are `C`.
-pub trait Consumed<C>: Sized + Send + 'static {
+/// A message type consumed by exactly one subsystem of the overseer whose channels are `C`,
+/// `wip` ones included: how it travels through a queue.
+pub trait Consumable<C>: Sized + Send + 'static {
     /// What travels through the queue: the message itself, or a `Box` of it with
     /// `boxed_messages = true`.
     type Payload: Send + 'static;
-    /// The consumer's queue.
-    fn queue(channels: &C) -> &MessageSender<Self::Payload>;
     /// Wrap for the queue.
     fn into_payload(self) -> Self::Payload;
     /// Unwrap from the queue.
     fn from_payload(payload: Self::Payload) -> Self;
+}
+
+/// A consumed message type whose consumer runs, so it has a queue in the channels `C`.
+pub trait Consumed<C>: Consumable<C> {
+    /// The consumer's queue.
+    fn queue(channels: &C) -> &MessageSender<Self::Payload>;
 }
 
 /// Something that can be delivered through the channels `C`.

@@ -15,10 +15,9 @@ fn orchestra_ui() {
     // orchestra's "ok" case consumes `MsgA` and `MsgB` without anyone sending them: rejected by
     // orchestra with its default features and by our macro.
     t.compile_fail("orchestra-ui/ok-01-wip.rs");
-    // The same with the senders added. KNOWN INCOMPATIBILITY: orchestra accepts it, but here a
-    // `wip` subsystem's message type has no queue, so `OverseerSubsystemContext<MsgB>` cannot
-    // be named for the `wip` sub_b. Turn this into `t.pass` once wip subsystems get a context.
-    t.compile_fail("orchestra-ui/ok-01-wip-sent.rs");
+    // The same with the senders added: passes, the `wip` sub_b implements `Subsystem` for
+    // `OverseerSubsystemContext<MsgB>` exactly as in orchestra.
+    t.pass("orchestra-ui/ok-01-wip-sent.rs");
     // ... and with the wip subsystem written against a generic context instead: passes.
     t.pass("orchestra-ui/ok-01-wip-sent-generic.rs");
     t.pass("orchestra-ui/ok-02-boxed.rs");

@@ -118,9 +118,19 @@ pub(crate) fn expand(model: &Overlord) -> TokenStream {
     let consumed_impls = consumed.iter().map(|(subsystem, path, _)| {
         let cfg = &subsystem.cfg;
         let name = &subsystem.name;
+        let payload = payload(path);
+        let consumable = quote! {
+            #(#cfg)*
+            impl ::overseer::Consumable<#channels> for #path {
+                type Payload = #payload;
+                fn into_payload(self) -> #payload { #wrap }
+                fn from_payload(payload: #payload) -> Self { #unwrap }
+            }
+        };
         if subsystem.wip {
             // A `wip` subsystem has no queue yet: what is sent to it is dropped, loudly.
             return quote! {
+                #consumable
                 #(#cfg)*
                 impl ::overseer::Route<#channels> for #path {
                     fn route(self, _: &#channels, _: usize, _: ::overseer::PriorityLevel)
@@ -139,14 +149,11 @@ pub(crate) fn expand(model: &Overlord) -> TokenStream {
                 }
             };
         }
-        let payload = payload(path);
         quote! {
+            #consumable
             #(#cfg)*
             impl ::overseer::Consumed<#channels> for #path {
-                type Payload = #payload;
                 fn queue(channels: &#channels) -> &::overseer::MessageSender<#payload> { &channels.#name }
-                fn into_payload(self) -> #payload { #wrap }
-                fn from_payload(payload: #payload) -> Self { #unwrap }
             }
         }
     });
