@@ -94,8 +94,9 @@ impl<Spec: OverseerSpec> Handle<Spec> {
         self.send(Command::Signal(signal)).await
     }
 
-    /// Shut down within `deadline`: conclude goes to every subsystem at once, and whoever is
-    /// still running at the deadline is aborted. `run()` then returns the report.
+    /// Shut down within `deadline`: conclude goes to the subsystems in declared order (upstream
+    /// first), each with a share of the time left, and whoever is still running at the deadline
+    /// is aborted. `run()` then returns the report.
     pub async fn shutdown(&self, deadline: Duration) -> Result<(), OverseerError> {
         self.send(Command::Shutdown {
             deadline: Some(deadline),

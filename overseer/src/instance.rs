@@ -85,12 +85,22 @@ pub(crate) struct LifeState {
 
 impl LifeState {
     /// End the current incarnation so the supervisor restarts it, counted as a stall.
+    ///
+    /// Only a running incarnation can stall: between incarnations (during a backoff) the request
+    /// is ignored, so it cannot be mistaken for the end of the next one.
     fn request_stall_restart(&self) {
-        self.stall_restart.store(true, Ordering::Release);
         if let Ok(current) = self.current.lock() {
             if let Some(current) = current.as_ref() {
+                self.stall_restart.store(true, Ordering::Release);
                 current.abort();
             }
+        }
+    }
+
+    /// The current incarnation ended: nothing to abort until the next starts.
+    fn incarnation_ended(&self) {
+        if let Ok(mut current) = self.current.lock() {
+            *current = None;
         }
     }
 }
@@ -494,10 +504,20 @@ where
                         Err(payload) => ExitOutcome::Panic(panic_message(payload.as_ref())),
                     }
                 };
+                shared.incarnation_ended();
+                // A stall restart counts only if the abort is what ended the incarnation: one that
+                // ended by itself meanwhile (a panic, say) is judged by how it ended.
+                let stall_requested = shared.stall_restart.swap(false, Ordering::AcqRel);
+                let stalled = stall_requested && outcome == ExitOutcome::Aborted;
+                let outcome = if stalled {
+                    ExitOutcome::Stalled
+                } else {
+                    outcome
+                };
                 if shared.stopping.load(Ordering::Acquire) {
                     break outcome;
                 }
-                let decision = if shared.stall_restart.swap(false, Ordering::AcqRel) {
+                let decision = if stalled {
                     tracker.on_stall(Instant::now(), jitter_unit())
                 } else {
                     tracker.on_exit(&outcome, Instant::now(), jitter_unit())

@@ -28,6 +28,8 @@ pub enum ExitOutcome {
     Panic(String),
     /// It was still running at the shutdown deadline and was aborted.
     Aborted,
+    /// The stall watch ended it (policy `restart`) because it stopped receiving.
+    Stalled,
     /// The spawner dropped its task before it finished (for example a runtime shutting down).
     Dropped,
 }
@@ -46,6 +48,7 @@ impl fmt::Display for ExitOutcome {
             Self::Err(error) => write!(f, "failed: {error}"),
             Self::Panic(message) => write!(f, "panicked: {message}"),
             Self::Aborted => f.write_str("was aborted at the shutdown deadline"),
+            Self::Stalled => f.write_str("stalled and was ended by the stall watch"),
             Self::Dropped => f.write_str("was dropped by the spawner before it finished"),
         }
     }
@@ -110,12 +113,15 @@ impl ExitReport {
         self.names_where(|outcome| outcome.is_ok())
     }
 
-    /// Names of the subsystems that failed (error, panic or dropped task).
+    /// Names of the subsystems that failed (error, panic, stall or dropped task).
     pub fn failed(&self) -> Vec<&'static str> {
         self.names_where(|outcome| {
             matches!(
                 outcome,
-                ExitOutcome::Err(_) | ExitOutcome::Panic(_) | ExitOutcome::Dropped
+                ExitOutcome::Err(_)
+                    | ExitOutcome::Panic(_)
+                    | ExitOutcome::Dropped
+                    | ExitOutcome::Stalled
             )
         })
     }

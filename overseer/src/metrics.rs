@@ -2,7 +2,7 @@
 //!
 //! Pass a [`prometheus::Registry`] to the builder (`.metrics(Metrics::new(&registry)?)`) and every
 //! queue of every subsystem reports, labelled by `subsystem` and `channel` (`bounded`,
-//! `unbounded`, `priority`, `signal`):
+//! `unbounded`, `priority`; signals are counted per subsystem):
 //!
 //! | series | type | meaning |
 //! |---|---|---|

@@ -147,6 +147,7 @@ impl RestartReason {
         match outcome {
             ExitOutcome::Panic(_) => Self::Panic,
             ExitOutcome::Ok => Self::Exit,
+            ExitOutcome::Stalled => Self::Stall,
             ExitOutcome::Err(_) | ExitOutcome::Aborted | ExitOutcome::Dropped => Self::Error,
         }
     }

@@ -316,3 +316,88 @@ async fn stall_restart_of_a_subsystem_given_as_a_value_ends_the_overseer_saying_
         "nothing was restarted"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stall_seen_during_a_restart_backoff_is_not_taken_for_the_next_incarnations_end() {
+    let registry = Registry::new();
+    let incarnations = Arc::new(AtomicU32::new(0));
+    let (seen, mut log) = mpsc::unbounded_channel();
+    let factory = {
+        let incarnations = Arc::clone(&incarnations);
+        move || {
+            let incarnation = incarnations.fetch_add(1, Ordering::SeqCst) + 1;
+            let seen = seen.clone();
+            Script::new(move |mut ctx: MillSubsystemContext<Grain>| async move {
+                let mut left = 2;
+                while left > 0 {
+                    if let FromOverseer::Communication { msg } = ctx.recv().await? {
+                        if incarnation == 1 {
+                            // Fails at once (no panic: a slow backtrace would blur the timing).
+                            return Err(OverseerError::Context(format!("reject {msg:?}")));
+                        }
+                        let _ = seen.send((incarnation, msg));
+                        left -= 1;
+                    }
+                }
+                // The second incarnation ends cleanly: under `on_failure` that ends the overseer.
+                Ok(())
+            })
+        }
+    };
+    let (feeder, sender) = feeder();
+    let (watch, stalls) = watch(StallPolicy::Restart);
+    // The backoff is much longer than the stall threshold: the queue waits, unread, while no
+    // incarnation runs.
+    let backoff = Duration::from_millis(400);
+    let (overseer, _handle) = Mill::builder()
+        .feeder(feeder)
+        .stone_factory(factory)
+        .supervise_stone(Supervision {
+            restart: RestartPolicy::on_failure(3, Duration::from_secs(10)).with_backoff(Backoff {
+                initial: backoff,
+                max: backoff,
+                multiplier: 1.0,
+                jitter: 0.0,
+            }),
+            stall_threshold: Some(THRESHOLD),
+        })
+        .metrics(Metrics::new(&registry).unwrap())
+        .stall_watch(watch)
+        .spawner(spawner())
+        .build()
+        .unwrap();
+    let run = tokio::spawn(overseer.run());
+    let mut sender = within("the feeder's sender", sender).await.unwrap();
+    for n in 1..=3 {
+        sender.send_message(Grain(n)).await;
+    }
+    let mut received = Vec::new();
+    for _ in 0..2 {
+        received.push(
+            within("the second stone to read", log.recv())
+                .await
+                .unwrap(),
+        );
+    }
+    assert_eq!(received, [(2, Grain(2)), (2, Grain(3))]);
+
+    let error = within("run() to return", run).await.unwrap().unwrap_err();
+    let OverseerError::SubsystemExited(report) = &error else {
+        panic!("expected the clean end of `stone` to end the overseer, got {error}");
+    };
+    assert_eq!(
+        report.cause,
+        ShutdownCause::SubsystemExited(SubsystemExit {
+            name: "stone",
+            outcome: ExitOutcome::Ok
+        }),
+        "{report}"
+    );
+    assert!(
+        !stalls.lock().unwrap().is_empty(),
+        "the waiting queue was seen as a stall"
+    );
+    assert_eq!(restarts(&registry, "stone", "stall"), 0);
+    assert_eq!(restarts(&registry, "stone", "error"), 1);
+    assert_eq!(incarnations.load(Ordering::SeqCst), 2);
+}

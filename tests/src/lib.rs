@@ -19,6 +19,21 @@ pub mod macro_reference {}
 #[doc = include_str!("../../guide/src/runtime-semantics.md")]
 pub mod runtime_semantics {}
 
+#[doc = include_str!("../../guide/src/supervision.md")]
+pub mod supervision {}
+
+#[doc = include_str!("../../guide/src/stall-watch.md")]
+pub mod stall_watch {}
+
+#[doc = include_str!("../../guide/src/request-response.md")]
+pub mod request_response {}
+
+#[doc = include_str!("../../guide/src/metrics.md")]
+pub mod metrics {}
+
+#[doc = include_str!("../../guide/src/testing.md")]
+pub mod testing {}
+
 #[doc = include_str!("../../guide/src/coming-from-orchestra.md")]
 pub mod coming_from_orchestra {}
 
