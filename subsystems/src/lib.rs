@@ -1,8 +1,23 @@
-//! Domain subsystems of the overseer node.
+//! Domain subsystems of the overseer node: keep a search index in sync with a database.
 //!
-//! This crate will hold the node's domain subsystems: source capture, the
-//! document builder, the retry/DLQ orchestrator, migration, and status.
+//! The data flow (see the guide's architecture chapter):
 //!
-//! It is intentionally empty for now; none of these subsystems exist yet.
+//! ```text
+//!  source capture --Changes--> document builder --Documents--> orchestrator --> sink
+//!        ^                                                          |
+//!        +------------------- Ack{through_seq} ---------------------+
+//! ```
+//!
+//! Built so far, as pure parts with their tests: the change model ([`change`]); the pgoutput
+//! decoder of the Postgres source ([`source::postgres::pgoutput`]); the index mapping, its SQL
+//! plans and change resolution ([`builder`]); the SQLite state store ([`state`]) and the SQLite
+//! capture backend ([`source::sqlite`]: triggers, tail, resumable backfill). Not built yet: the
+//! capture and builder subsystems that drive these through the overseer, the Postgres
+//! replication transport, the orchestrator, sinks, migration and status.
 
 #![forbid(unsafe_code)]
+
+pub mod builder;
+pub mod change;
+pub mod source;
+pub mod state;

@@ -1,0 +1,3 @@
+//! The Postgres backend: streaming logical replication with the pgoutput plugin.
+
+pub mod pgoutput;
