@@ -18,6 +18,12 @@
 #![forbid(unsafe_code)]
 
 pub mod builder;
+pub mod capture;
 pub mod change;
+pub mod document_builder;
+pub mod error;
+pub mod messages;
 pub mod source;
 pub mod state;
+
+pub use error::NodeError;
