@@ -264,3 +264,116 @@ async fn backfill_then_live_changes_reach_the_index_with_the_source_contents() {
     let report = run.await.unwrap().unwrap();
     assert!(report.is_clean(), "{report}");
 }
+
+/// Runs the pipeline over `source_path` with the state in `state_path`, recording into `index`.
+fn pipeline(
+    source_path: &Path,
+    state_path: &Path,
+    mapping: &CompiledMapping,
+    index: &Index,
+) -> (Pipeline<TokioSpawner>, PipelineHandle) {
+    let tables = ["posts", "authors", "comments"]
+        .into_iter()
+        .map(|table| TableSpec::new(table).with_old_columns(mapping.required_old_columns(table)))
+        .collect();
+    let capture = SqliteCapture::new(
+        SqliteCaptureConfig {
+            database: source_path.to_owned(),
+            pipeline: "posts".into(),
+            tables,
+            backfill: vec!["posts".into()],
+            batch_size: 500,
+            chunk_size: 1_000,
+            max_in_flight: 4,
+        },
+        SqliteStateStore::open(state_path).unwrap(),
+    );
+    Pipeline::builder()
+        .capture(capture)
+        .builder(SqliteDocumentBuilder::new(
+            source_path,
+            vec![mapping.clone()],
+        ))
+        .sink(RecordingSink {
+            index: Arc::clone(index),
+        })
+        .spawner(TokioSpawner::current().unwrap())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_stopped_mid_backfill_resumes_from_its_checkpoint_and_misses_no_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let source_path = dir.path().join("app.db");
+    let state_path = dir.path().join("state.db");
+    let app = create_source(&source_path);
+    let mapping = CompiledMapping::from_toml_str(MAPPING, "posts.toml").unwrap();
+
+    // First run: stopped (everything dropped, as in a crash) once a fifth of the posts are
+    // indexed, while the application keeps writing.
+    let first: Index = Arc::default();
+    let (overseer, _handle) = pipeline(&source_path, &state_path, &mapping, &first);
+    let run = tokio::spawn(overseer.run());
+    until("a fifth of the backfill", Duration::from_secs(600), || {
+        first.lock().unwrap().len() as i64 >= POSTS / 5
+    })
+    .await;
+    app.execute_batch(
+        "UPDATE posts SET title = 'early edit' WHERE id = 5;
+         UPDATE posts SET title = 'late edit' WHERE id = 99000;
+         DELETE FROM comments WHERE post_id = 7;
+         INSERT INTO posts VALUES (200000, 'written during the backfill', 2, NULL);",
+    )
+    .unwrap();
+    run.abort();
+    let _ = run.await;
+
+    // Second run from the same state: resumes after the last acknowledged chunk.
+    let second: Index = Arc::default();
+    let (overseer, handle) = pipeline(&source_path, &state_path, &mapping, &second);
+    let run = tokio::spawn(overseer.run());
+    app.execute_batch("UPDATE posts SET title = 'after restart' WHERE id = 6;")
+        .unwrap();
+    let expected = fresh_build(&source_path, &mapping);
+    until(
+        "the resumed run to catch up",
+        Duration::from_secs(600),
+        || {
+            let (first, second) = (first.lock().unwrap(), second.lock().unwrap());
+            let mut merged = first.clone();
+            merged.extend(
+                second
+                    .iter()
+                    .map(|(id, document)| (id.clone(), document.clone())),
+            );
+            merged.retain(|id, _| expected.contains_key(id));
+            merged == expected
+        },
+    )
+    .await;
+    let resumed = second.lock().unwrap();
+    let backfilled_again = resumed
+        .keys()
+        .filter(|id| id.parse::<i64>().is_ok_and(|id| id <= POSTS))
+        .count() as i64;
+    eprintln!(
+        "first run indexed {} posts; the resumed run re-sent {backfilled_again}",
+        first.lock().unwrap().len()
+    );
+    assert!(
+        backfilled_again < POSTS - POSTS / 5 + 5_000,
+        "the resumed run started over: {backfilled_again} posts"
+    );
+    assert!(
+        !resumed.contains_key("1000"),
+        "the first chunk was backfilled again"
+    );
+    assert_eq!(resumed["6"]["title"], "after restart");
+    assert_eq!(resumed["200000"]["title"], "written during the backfill");
+    drop(resumed);
+
+    handle.stop().await.unwrap();
+    let report = run.await.unwrap().unwrap();
+    assert!(report.is_clean(), "{report}");
+}
