@@ -352,26 +352,27 @@ async fn a_capture_stopped_mid_backfill_resumes_from_its_checkpoint_and_misses_n
         },
     )
     .await;
-    let resumed = second.lock().unwrap();
-    let backfilled_again = resumed
-        .keys()
-        .filter(|id| id.parse::<i64>().is_ok_and(|id| id <= POSTS))
-        .count() as i64;
-    eprintln!(
-        "first run indexed {} posts; the resumed run re-sent {backfilled_again}",
-        first.lock().unwrap().len()
-    );
-    assert!(
-        backfilled_again < POSTS - POSTS / 5 + 5_000,
-        "the resumed run started over: {backfilled_again} posts"
-    );
-    assert!(
-        !resumed.contains_key("1000"),
-        "the first chunk was backfilled again"
-    );
-    assert_eq!(resumed["6"]["title"], "after restart");
-    assert_eq!(resumed["200000"]["title"], "written during the backfill");
-    drop(resumed);
+    {
+        let resumed = second.lock().unwrap();
+        let backfilled_again = resumed
+            .keys()
+            .filter(|id| id.parse::<i64>().is_ok_and(|id| id <= POSTS))
+            .count() as i64;
+        eprintln!(
+            "first run indexed {} posts; the resumed run re-sent {backfilled_again}",
+            first.lock().unwrap().len()
+        );
+        assert!(
+            backfilled_again < POSTS - POSTS / 5 + 5_000,
+            "the resumed run started over: {backfilled_again} posts"
+        );
+        assert!(
+            !resumed.contains_key("1000"),
+            "the first chunk was backfilled again"
+        );
+        assert_eq!(resumed["6"]["title"], "after restart");
+        assert_eq!(resumed["200000"]["title"], "written during the backfill");
+    }
 
     handle.stop().await.unwrap();
     let report = run.await.unwrap().unwrap();
