@@ -17,7 +17,7 @@ use overseer::*;
 use rusqlite::Connection;
 use serde_json::Value;
 use subsystems::builder::{CompiledMapping, Dialect, DocumentBuilder, Outcome};
-use subsystems::capture::{SqliteCapture, SqliteCaptureConfig};
+use subsystems::capture::{Capture, SqliteBackend, SqliteCaptureConfig};
 use subsystems::document_builder::SqliteDocumentBuilder;
 use subsystems::messages::*;
 use subsystems::source::sqlite::TableSpec;
@@ -57,7 +57,7 @@ type Index = Arc<Mutex<BTreeMap<String, Value>>>;
 #[overlord(signal = NodeSignal, event = NodeEvent, gen = AllMessages, error = NodeError)]
 pub struct Pipeline {
     #[subsystem(consumes: CaptureMessage, sends: [BuildMessage], blocking)]
-    capture: Capture,
+    capture: CaptureSubsystem,
     #[subsystem(consumes: BuildMessage, sends: [DocumentMessage], blocking)]
     builder: Builder,
     #[subsystem(consumes: DocumentMessage, sends: [CaptureMessage])]
@@ -192,7 +192,7 @@ async fn backfill_then_live_changes_reach_the_index_with_the_source_contents() {
         .into_iter()
         .map(|table| TableSpec::new(table).with_old_columns(mapping.required_old_columns(table)))
         .collect();
-    let capture = SqliteCapture::new(
+    let backend = SqliteBackend::open(
         SqliteCaptureConfig {
             database: source_path.clone(),
             pipeline: "posts".into(),
@@ -200,10 +200,11 @@ async fn backfill_then_live_changes_reach_the_index_with_the_source_contents() {
             backfill: vec!["posts".into()],
             batch_size: 1_000,
             chunk_size: 2_000,
-            max_in_flight: 8,
         },
         store,
-    );
+    )
+    .unwrap();
+    let capture = Capture::new(backend, 8);
     let index: Index = Arc::default();
     let started = Instant::now();
     let (overseer, handle) = Pipeline::builder()
@@ -276,7 +277,7 @@ fn pipeline(
         .into_iter()
         .map(|table| TableSpec::new(table).with_old_columns(mapping.required_old_columns(table)))
         .collect();
-    let capture = SqliteCapture::new(
+    let backend = SqliteBackend::open(
         SqliteCaptureConfig {
             database: source_path.to_owned(),
             pipeline: "posts".into(),
@@ -284,10 +285,11 @@ fn pipeline(
             backfill: vec!["posts".into()],
             batch_size: 500,
             chunk_size: 1_000,
-            max_in_flight: 4,
         },
         SqliteStateStore::open(state_path).unwrap(),
-    );
+    )
+    .unwrap();
+    let capture = Capture::new(backend, 4);
     Pipeline::builder()
         .capture(capture)
         .builder(SqliteDocumentBuilder::new(
