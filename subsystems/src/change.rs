@@ -40,8 +40,9 @@ pub enum ChangeKind {
 /// One captured change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
-    /// Gap-free, increasing sequence assigned by the capture subsystem; acknowledgements refer
-    /// to it.
+    /// The sequence number of the batch this change travels in. The capture subsystem numbers
+    /// its batches gap-free and sets every change of a batch to the batch's number (a backend
+    /// may number changes on its own before that); acknowledgements refer to batch numbers.
     pub seq: u64,
     /// Where the change is in the source, for checkpoints.
     pub position: Position,

@@ -8,12 +8,14 @@
 //!        +------------------- Ack{through_seq} ---------------------+
 //! ```
 //!
-//! Built so far, as pure parts with their tests: the change model ([`change`]); the pgoutput
-//! decoder of the Postgres source ([`source::postgres::pgoutput`]); the index mapping, its SQL
-//! plans and change resolution ([`builder`]); the SQLite state store ([`state`]) and the SQLite
-//! capture backend ([`source::sqlite`]: triggers, tail, resumable backfill). Not built yet: the
-//! capture and builder subsystems that drive these through the overseer, the Postgres
-//! replication transport, the orchestrator, sinks, migration and status.
+//! Built so far: the change model ([`change`]) and the messages between subsystems
+//! ([`messages`]); the capture subsystem over a [`CaptureBackend`](capture::CaptureBackend)
+//! ([`capture`], with the SQLite backend: triggers, data_version-gated tail, resumable keyset
+//! backfill, [`source::sqlite`]); the pgoutput decoder of the Postgres source
+//! ([`source::postgres::pgoutput`]); the index mapping, SQL plans, change resolution and the
+//! document builder subsystem ([`builder`], [`document_builder`]); the SQLite state store
+//! ([`state`]). Not built yet: the Postgres capture backend's transport, the orchestrator, the
+//! sinks, migration and status.
 
 #![forbid(unsafe_code)]
 

@@ -37,5 +37,14 @@ pub mod testing {}
 #[doc = include_str!("../../guide/src/coming-from-orchestra.md")]
 pub mod coming_from_orchestra {}
 
+#[doc = include_str!("../../guide/src/node-architecture.md")]
+pub mod node_architecture {}
+
+#[doc = include_str!("../../guide/src/sources.md")]
+pub mod sources {}
+
+#[doc = include_str!("../../guide/src/mapping.md")]
+pub mod mapping {}
+
 #[doc = include_str!("../../guide/src/contributing.md")]
 pub mod contributing {}

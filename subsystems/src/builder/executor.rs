@@ -1,6 +1,6 @@
 //! Running generated SQL: a dialect-agnostic executor, implemented for SQLite.
 
-use rusqlite::types::{Value as SqlValue, ValueRef};
+use crate::source::sqlite::value::{json_to_sql, sql_to_json};
 
 use crate::change::{Row, Value};
 
@@ -56,82 +56,52 @@ fn sqlite_query(
         .into_iter()
         .map(str::to_owned)
         .collect();
-    let params = rusqlite::params_from_iter(params.iter().map(to_sql));
+    // The capture's encoding, both ways: keys from changes (a BLOB as `{"$blob": HEX}`) bind
+    // to the very values the database holds, and rows read back compare equal to them.
+    let params = params
+        .iter()
+        .map(|value| {
+            json_to_sql(value).map_err(|why| rusqlite::Error::ToSqlConversionFailure(why.into()))
+        })
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let params = rusqlite::params_from_iter(params);
     let mut rows = statement.query(params)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         let mut values = Row::new();
         for (i, name) in names.iter().enumerate() {
-            values.insert(name.clone(), from_sql(row.get_ref(i)?));
+            values.insert(name.clone(), sql_to_json(row.get_ref(i)?));
         }
         out.push(values);
     }
     Ok(out)
 }
 
-fn to_sql(value: &Value) -> SqlValue {
-    match value {
-        Value::Null => SqlValue::Null,
-        Value::Bool(b) => SqlValue::Integer(i64::from(*b)),
-        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => SqlValue::Integer(i),
-            (None, Some(f)) if !n.is_u64() => SqlValue::Real(f),
-            _ => SqlValue::Text(n.to_string()),
-        },
-        Value::String(s) => SqlValue::Text(s.clone()),
-        Value::Array(_) | Value::Object(_) => SqlValue::Text(value.to_string()),
-    }
-}
-
-fn from_sql(value: ValueRef<'_>) -> Value {
-    match value {
-        ValueRef::Null => Value::Null,
-        ValueRef::Integer(i) => Value::from(i),
-        ValueRef::Real(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
-        ValueRef::Text(bytes) => Value::String(String::from_utf8_lossy(bytes).into_owned()),
-        ValueRef::Blob(bytes) => {
-            let mut hex = String::with_capacity(2 + 2 * bytes.len());
-            hex.push_str("\\x");
-            for b in bytes {
-                hex.push_str(&format!("{b:02x}"));
-            }
-            Value::String(hex)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
     use serde_json::json;
 
+    use crate::builder::{CompiledMapping, Dialect, DocumentBuilder, Outcome};
+
     #[test]
-    fn sqlite_round_trips_values() -> rusqlite::Result<()> {
-        let mut db = rusqlite::Connection::open_in_memory()?;
-        let rows = db.query(
-            "SELECT ? AS a, ? AS b, ? AS c, ? AS d, ? AS e, x'00ff' AS f, ? AS g",
-            &[
-                json!(null),
-                json!(true),
-                json!(42),
-                json!(1.5),
-                json!("text"),
-                json!({"k": [1]}),
-            ],
-        )?;
-        let expected: Row = [
-            ("a", json!(null)),
-            ("b", json!(1)),
-            ("c", json!(42)),
-            ("d", json!(1.5)),
-            ("e", json!("text")),
-            ("f", json!("\\x00ff")),
-            ("g", json!("{\"k\":[1]}")),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        assert_eq!(rows, vec![expected]);
-        Ok(())
+    fn a_blob_key_as_the_capture_records_it_finds_its_row() {
+        let mut connection =
+            rusqlite::Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        connection
+            .execute_batch("CREATE TABLE files (k BLOB PRIMARY KEY, name TEXT); INSERT INTO files VALUES (x'0A0B', 'a');")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mapping = CompiledMapping::from_toml_str(
+            "index = \"files\"\ntable = \"files\"\nprimary_key = \"k\"\n[[fields]]\ncolumn = \"name\"\ntype = \"string\"\n",
+            "files.toml",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let key = vec![json!({ "$blob": "0A0B" })];
+        let outcomes = DocumentBuilder::new(&mapping, Dialect::Sqlite)
+            .build(&mut connection, &[key])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            matches!(&outcomes[..], [Outcome::Upsert { document, .. }] if document["name"] == "a"),
+            "{outcomes:?}"
+        );
     }
 }

@@ -10,8 +10,8 @@ use crate::change::{Key, Position};
 pub struct Checkpoint {
     /// The last acknowledged position in the source (a SQLite change-log id, a Postgres LSN).
     pub position: Position,
-    /// The [`Change::seq`](crate::change::Change::seq) of the last acknowledged change; capture
-    /// numbers the next change `seq + 1`.
+    /// The sequence number of the last acknowledged batch; the capture numbers the next batch
+    /// `seq + 1` (see [`Change::seq`](crate::change::Change::seq)).
     pub seq: u64,
 }
 

@@ -41,7 +41,8 @@ pub struct TailStats {
 ///
 /// Sequence numbers: the tail numbers the changes it returns consecutively from
 /// `checkpoint.seq + 1`, so `seq` is gap-free even where change-log ids are not (rows trimmed,
-/// or ids consumed by other means). The change-log id is the change's
+/// or ids consumed by other means). The capture subsystem renumbers them by batch (see
+/// [`Change::seq`](crate::change::Change::seq)); the tail's numbering serves direct users. The change-log id is the change's
 /// [`Position`]. Resuming from a stored checkpoint renumbers the unacknowledged changes
 /// exactly as before, since they are read again in the same order.
 #[derive(Debug)]
