@@ -459,6 +459,16 @@ where
         OverseerContext<M, O, Spec>: crate::SubsystemContext,
     {
         let (tx_signal, rx_signal) = signal_channel(config.signal_capacity);
+        if let Some(metrics) = &self.metrics {
+            let signals = tx_signal.downgrade();
+            let depth = move || signals.upgrade().map_or(0, |signals| signals.len());
+            metrics.watch_queue(
+                name,
+                "signal",
+                Some(config.signal_capacity.max(1)),
+                Box::new(depth),
+            );
+        }
         let signals_received = SignalsReceived::default();
         let life = Arc::new(LifeState::default());
         let (channels, spawner, metrics) = (

@@ -2,14 +2,14 @@
 //!
 //! Pass a [`prometheus::Registry`] to the builder (`.metrics(Metrics::new(&registry)?)`) and every
 //! queue of every subsystem reports, labelled by `subsystem` and `channel` (`bounded`,
-//! `unbounded`, `priority`; signals are counted per subsystem):
+//! `unbounded`, `priority`, and `signal` for the depth and capacity of the signal channel):
 //!
 //! | series | type | meaning |
 //! |---|---|---|
 //! | `overseer_messages_sent_total` | counter | messages enqueued |
 //! | `overseer_messages_received_total` | counter | messages handed to the subsystem |
 //! | `overseer_sends_blocked_total` | counter | sends that had to wait on a full queue |
-//! | `overseer_queue_depth` | gauge | messages waiting, read at scrape time |
+//! | `overseer_queue_depth` | gauge | messages (or signals, `channel="signal"`) waiting, read at scrape time |
 //! | `overseer_queue_capacity` | gauge | capacity of the lane |
 //! | `overseer_time_of_flight_seconds` | histogram | enqueue to hand-over, 1 in N messages, waits included |
 //! | `overseer_processing_seconds` | histogram | hand-over of a message until the subsystem asks for the next |

@@ -403,3 +403,18 @@ async fn metrics_example_traffic_touches_every_series() {
         "the overseer stopped: nothing is stalled any more"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_signal_channel_reports_its_depth_and_capacity_under_channel_signal() {
+    let scrape = within("the metrics example", example::scenario())
+        .await
+        .unwrap();
+    let text = &scrape.exposition;
+    for series in ["overseer_queue_depth{", "overseer_queue_capacity{"] {
+        assert!(
+            text.lines()
+                .any(|line| line.starts_with(series) && line.contains(r#"channel="signal""#)),
+            "{series} has no channel=\"signal\" sample:\n{text}"
+        );
+    }
+}
