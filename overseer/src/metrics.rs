@@ -293,7 +293,9 @@ impl QueueMetrics {
     /// sends included, so the sampled share is exactly the configured one.
     pub(crate) fn sample_send(&self) -> Option<Instant> {
         let sequence = self.sampled.fetch_add(1, Ordering::Relaxed);
-        sequence.is_multiple_of(self.sample_every).then(Instant::now)
+        sequence
+            .is_multiple_of(self.sample_every)
+            .then(Instant::now)
     }
 
     /// A message was enqueued.
@@ -318,7 +320,9 @@ impl QueueMetrics {
     /// Whether the message being handed over is timed until the subsystem asks for the next.
     pub(crate) fn sample_processing(&self) -> Option<Instant> {
         let sequence = self.processed.fetch_add(1, Ordering::Relaxed);
-        sequence.is_multiple_of(self.sample_every).then(Instant::now)
+        sequence
+            .is_multiple_of(self.sample_every)
+            .then(Instant::now)
     }
 
     /// The subsystem asked for the next message after getting the one timed at `started`.
