@@ -19,6 +19,15 @@ pub enum NodeError {
     /// A document query failed (the whole batch; per-document problems are outcomes).
     #[error("document builder: {0}")]
     Build(#[from] BuildError<rusqlite::Error>),
+    /// The Postgres source failed (setup, replication, backfill).
+    #[error("postgres: {0}")]
+    Postgres(#[from] crate::source::postgres::PgError),
+    /// A table named for backfill is not among the captured tables.
+    #[error("table {table:?} is to be backfilled but is not captured")]
+    UnknownTable {
+        /// The table.
+        table: String,
+    },
     /// Opening a database failed.
     #[error("opening {path}: {source}")]
     Open {

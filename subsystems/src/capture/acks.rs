@@ -12,8 +12,14 @@ use crate::change::Position;
 /// What a batch stands for at the source.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Pending<C> {
-    /// Live changes up to this source position.
-    Live(Position),
+    /// Live changes up to this source position; `source_seq` is the backend's own number of
+    /// the batch's last change.
+    Live {
+        /// The source position of the batch's last change.
+        position: Position,
+        /// The backend's number of that change.
+        source_seq: u64,
+    },
     /// A backfill chunk.
     Backfill(C),
 }
@@ -28,8 +34,9 @@ pub struct AckTracker<C> {
 /// What an acknowledgement completed, in sequence order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Completed<C> {
-    /// The highest live position now durable, if any live batch was acknowledged.
-    pub position: Option<Position>,
+    /// The last live batch now durable, if any: its position and the backend's number of its
+    /// last change.
+    pub live: Option<(Position, u64)>,
     /// The sequence of the last acknowledged batch.
     pub through_seq: u64,
     /// Backfill chunks now durable, in order.
@@ -68,13 +75,16 @@ impl<C> AckTracker<C> {
         let later = self.pending.split_off(&through_seq.saturating_add(1));
         let done = std::mem::replace(&mut self.pending, later);
         let mut completed = Completed {
-            position: None,
+            live: None,
             through_seq,
             chunks: Vec::new(),
         };
         for (_, pending) in done {
             match pending {
-                Pending::Live(position) => completed.position = Some(position),
+                Pending::Live {
+                    position,
+                    source_seq,
+                } => completed.live = Some((position, source_seq)),
                 Pending::Backfill(chunk) => completed.chunks.push(chunk),
             }
         }
@@ -90,20 +100,32 @@ mod tests {
     #[test]
     fn an_ack_completes_exactly_the_batches_through_its_sequence() {
         let mut tracker = AckTracker::new(1);
-        assert_eq!(tracker.send(Pending::Live(Position(10))), 1);
+        assert_eq!(
+            tracker.send(Pending::Live {
+                position: Position(10),
+                source_seq: 5
+            }),
+            1
+        );
         assert_eq!(tracker.send(Pending::Backfill("chunk a")), 2);
-        assert_eq!(tracker.send(Pending::Live(Position(20))), 3);
+        assert_eq!(
+            tracker.send(Pending::Live {
+                position: Position(20),
+                source_seq: 9
+            }),
+            3
+        );
         let completed = tracker.ack(2);
         assert_eq!(
             completed,
             Completed {
-                position: Some(Position(10)),
+                live: Some((Position(10), 5)),
                 through_seq: 2,
                 chunks: vec!["chunk a"]
             }
         );
         assert_eq!(tracker.in_flight(), 1);
-        assert_eq!(tracker.ack(3).position, Some(Position(20)));
+        assert_eq!(tracker.ack(3).live, Some((Position(20), 9)));
         assert_eq!(tracker.in_flight(), 0);
     }
 
@@ -116,12 +138,12 @@ mod tests {
         ) {
             let mut tracker: AckTracker<()> = AckTracker::new(1);
             for n in 0..sends {
-                tracker.send(Pending::Live(Position(100 + n as u64)));
+                tracker.send(Pending::Live { position: Position(100 + n as u64), source_seq: n as u64 });
             }
             let mut highest = 0;
             for through in acks {
                 highest = highest.max(through);
-                if let Some(position) = tracker.ack(through).position {
+                if let Some((position, _)) = tracker.ack(through).live {
                     // Batch `s` carries position 100 + s - 1.
                     prop_assert!(position.0 < 100 + through);
                 }

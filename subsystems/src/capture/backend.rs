@@ -46,12 +46,14 @@ pub trait CaptureBackend: Send + 'static {
         chunk: BackfillChunk<Self::Token>,
     ) -> impl Future<Output = Result<(), NodeError>> + Send;
 
-    /// Every change up to `position` (batches through `seq`) is durable: move the checkpoint and
-    /// let the source release what it kept for them.
+    /// Every change up to `position` is durable (the backend numbered the last of them
+    /// `source_seq`; the capture's batches through `batch_seq`): move the checkpoint (to
+    /// `batch_seq`) and let the source release what it kept for them.
     fn confirm(
         &mut self,
         position: Position,
-        seq: u64,
+        source_seq: u64,
+        batch_seq: u64,
     ) -> impl Future<Output = Result<(), NodeError>> + Send;
 
     /// The source position live changes will continue from, for backfill changes' positions.

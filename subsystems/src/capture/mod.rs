@@ -3,14 +3,16 @@
 //! over what downstream acknowledged.
 //!
 //! [`Capture`] is the subsystem; a [`CaptureBackend`] is the source it reads: [`SqliteBackend`]
-//! today.
+//! and [`PostgresBackend`].
 
 pub mod acks;
 mod backend;
+mod postgres;
 mod sqlite;
 mod subsystem;
 
 pub use acks::{AckTracker, Completed, Pending};
 pub use backend::{BackfillChunk, CaptureBackend};
+pub use postgres::{PostgresBackend, PostgresCaptureConfig};
 pub use sqlite::{SqliteBackend, SqliteCaptureConfig};
 pub use subsystem::Capture;

@@ -121,9 +121,18 @@ impl<S: StateStore + Send + 'static> CaptureBackend for SqliteBackend<S> {
         Ok(())
     }
 
-    async fn confirm(&mut self, position: Position, seq: u64) -> Result<(), NodeError> {
+    async fn confirm(
+        &mut self,
+        position: Position,
+        _source_seq: u64,
+        batch_seq: u64,
+    ) -> Result<(), NodeError> {
+        let checkpoint = Checkpoint {
+            position,
+            seq: batch_seq,
+        };
         self.store
-            .set_checkpoint(&self.config.pipeline, Checkpoint { position, seq })?;
+            .set_checkpoint(&self.config.pipeline, checkpoint)?;
         // One consumer per change log: what is confirmed is no longer needed.
         self.tail.trim(position)?;
         Ok(())

@@ -109,9 +109,9 @@ impl<B: CaptureBackend> Capture<B> {
                 for chunk in completed.chunks {
                     self.backend.complete_chunk(chunk).await?;
                 }
-                if let Some(position) = completed.position {
+                if let Some((position, source_seq)) = completed.live {
                     self.backend
-                        .confirm(position, completed.through_seq)
+                        .confirm(position, source_seq, completed.through_seq)
                         .await?;
                 }
                 Ok(Next::Continue)
@@ -155,7 +155,10 @@ impl<B: CaptureBackend> Capture<B> {
         if tracker.in_flight() < self.max_in_flight {
             let mut changes = self.backend.poll_changes().await?;
             if let Some(last) = changes.last() {
-                let seq = tracker.send(Pending::Live(last.position));
+                let seq = tracker.send(Pending::Live {
+                    position: last.position,
+                    source_seq: last.seq,
+                });
                 for change in &mut changes {
                     change.seq = seq;
                 }

@@ -29,3 +29,35 @@ pub trait StateStore {
     /// The backfill progress of every table of `pipeline`, ordered by table name.
     fn backfills(&self, pipeline: &str) -> Result<Vec<(String, BackfillProgress)>, StateError>;
 }
+
+/// A shared store: the capture writes through it while others (status, tests) read it.
+impl<T: StateStore + ?Sized> StateStore for std::sync::Arc<T> {
+    fn checkpoint(&self, pipeline: &str) -> Result<Option<Checkpoint>, StateError> {
+        (**self).checkpoint(pipeline)
+    }
+
+    fn set_checkpoint(&self, pipeline: &str, checkpoint: Checkpoint) -> Result<(), StateError> {
+        (**self).set_checkpoint(pipeline, checkpoint)
+    }
+
+    fn backfill(
+        &self,
+        pipeline: &str,
+        table: &str,
+    ) -> Result<Option<BackfillProgress>, StateError> {
+        (**self).backfill(pipeline, table)
+    }
+
+    fn set_backfill(
+        &self,
+        pipeline: &str,
+        table: &str,
+        progress: &BackfillProgress,
+    ) -> Result<(), StateError> {
+        (**self).set_backfill(pipeline, table, progress)
+    }
+
+    fn backfills(&self, pipeline: &str) -> Result<Vec<(String, BackfillProgress)>, StateError> {
+        (**self).backfills(pipeline)
+    }
+}
