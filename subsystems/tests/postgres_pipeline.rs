@@ -20,7 +20,7 @@ use subsystems::capture::{Capture, PostgresBackend, PostgresCaptureConfig};
 use subsystems::change::{Change, ChangeKind};
 use subsystems::messages::*;
 use subsystems::source::postgres::{CaptureSetup, TableSpec};
-use subsystems::state::{MemoryStateStore, StateStore};
+use subsystems::state::{SqliteStateStore, StateStore};
 use subsystems::NodeError;
 
 #[overlord(signal = NodeSignal, event = NodeEvent, gen = AllMessages, error = NodeError)]
@@ -74,7 +74,11 @@ async fn backfill_and_live_changes_flow_through_the_capture_subsystem_and_advanc
     .await
     .unwrap();
     let slot = db.slot();
-    let store = Arc::new(MemoryStateStore::default());
+    // The durable store: the capture owns one handle; the test reads the same file through
+    // another.
+    let state_dir = tempfile::tempdir().unwrap();
+    let state_file = state_dir.path().join("state.db");
+    let store = SqliteStateStore::open(&state_file).unwrap();
     let backend = PostgresBackend::open(
         PostgresCaptureConfig {
             source: db.source.clone(),
@@ -88,10 +92,11 @@ async fn backfill_and_live_changes_flow_through_the_capture_subsystem_and_advanc
             batch_size: 500,
             chunk_size: 1_000,
         },
-        Arc::clone(&store),
+        store,
     )
     .await
     .unwrap();
+    let store = SqliteStateStore::open(&state_file).unwrap();
     let seen: Arc<Mutex<Vec<Change>>> = Arc::default();
     let (overseer, handle) = CaptureOnly::builder()
         .capture(Capture::new(backend, 4))

@@ -41,7 +41,7 @@ pub struct PostgresBackend<S> {
     ready: Vec<Change>,
 }
 
-impl<S: StateStore + Send + Sync + 'static> PostgresBackend<S> {
+impl<S: StateStore + Send + 'static> PostgresBackend<S> {
     /// Set up publication and slot (idempotently; an error carries the operator's SQL when
     /// this role may not), find where to start, and resume each backfill.
     pub async fn open(config: PostgresCaptureConfig, store: S) -> Result<Self, NodeError> {
@@ -90,7 +90,7 @@ impl<S: StateStore + Send + Sync + 'static> PostgresBackend<S> {
     }
 }
 
-impl<S: StateStore + Send + Sync + 'static> CaptureBackend for PostgresBackend<S> {
+impl<S: StateStore + Send + 'static> CaptureBackend for PostgresBackend<S> {
     type Token = Chunk;
 
     fn first_seq(&self) -> u64 {
