@@ -71,6 +71,8 @@ pub struct MessageReceiver<P> {
     priority: Option<LaneReceiver<P>>,
     metrics: Option<QueueMetrics>,
     received: Arc<AtomicU64>,
+    /// The message taken last is sampled for processing time.
+    timed: bool,
 }
 
 impl<P> Clone for MessageReceiver<P> {
@@ -83,6 +85,7 @@ impl<P> Clone for MessageReceiver<P> {
             priority: self.priority.as_ref().map(lane),
             metrics: self.metrics.clone(),
             received: Arc::clone(&self.received),
+            timed: false,
         }
     }
 }
@@ -144,6 +147,7 @@ pub fn message_queue<P: Send + 'static>(
         priority: priority_rx,
         metrics: queue_metrics,
         received: Arc::new(AtomicU64::new(0)),
+        timed: false,
     };
     (sender, receiver)
 }
@@ -268,12 +272,19 @@ impl<P> MessageSender<P> {
 }
 
 impl<P> MessageReceiver<P> {
-    fn received(&self, envelope: Envelope<P>, lane: Lane) -> MessagePacket<P> {
-        self.received.fetch_add(1, Ordering::Relaxed);
+    fn received(&mut self, envelope: Envelope<P>, lane: Lane) -> MessagePacket<P> {
+        // One count serves the stall watch and, with metrics, the processing-time sampling.
+        let count = self.received.fetch_add(1, Ordering::Relaxed);
         if let Some(metrics) = &self.metrics {
             metrics.on_receive(lane, envelope.sent_at);
+            self.timed = count.is_multiple_of(metrics.sample_every());
         }
         envelope.packet
+    }
+
+    /// Whether the message taken last is one whose processing time is sampled; asking clears it.
+    pub(crate) fn take_timed(&mut self) -> bool {
+        std::mem::take(&mut self.timed)
     }
 
     /// Take a message without waiting: priority lane first, then unbounded, then bounded.

@@ -205,10 +205,7 @@ where
         packet: MessagePacket<M::Payload>,
     ) -> Option<FromOverseer<M, Spec::Signal>> {
         if packet.signals_received <= self.signals_received.load() {
-            self.processing_since = self
-                .messages
-                .metrics()
-                .and_then(|metrics| metrics.sample_processing());
+            self.processing_since = self.messages.take_timed().then(Instant::now);
             Some(FromOverseer::Communication {
                 msg: M::from_payload(packet.message),
             })

@@ -222,7 +222,6 @@ impl Metrics {
             signal_received: self.signals_received.with_label_values(&[subsystem]),
             sample_every: self.sample_every,
             sampled: Arc::new(AtomicU64::new(0)),
-            processed: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -285,7 +284,6 @@ pub(crate) struct QueueMetrics {
     signal_received: IntCounter,
     sample_every: u64,
     sampled: Arc<AtomicU64>,
-    processed: Arc<AtomicU64>,
 }
 
 impl QueueMetrics {
@@ -317,12 +315,9 @@ impl QueueMetrics {
         }
     }
 
-    /// Whether the message being handed over is timed until the subsystem asks for the next.
-    pub(crate) fn sample_processing(&self) -> Option<Instant> {
-        let sequence = self.processed.fetch_add(1, Ordering::Relaxed);
-        sequence
-            .is_multiple_of(self.sample_every)
-            .then(Instant::now)
+    /// One message in this many is timed.
+    pub(crate) fn sample_every(&self) -> u64 {
+        self.sample_every
     }
 
     /// The subsystem asked for the next message after getting the one timed at `started`.
